@@ -1,0 +1,67 @@
+// @ts-check
+import { builtinModules } from 'node:module';
+import js from '@eslint/js';
+import prettier from 'eslint-config-prettier';
+import tseslint from 'typescript-eslint';
+
+const nodeBuiltins = [...builtinModules, ...builtinModules.map((m) => `node:${m}`)];
+
+/** The layer rules of ../shared/DESIGN.md: what each folder may import. */
+const layers = [
+  {
+    files: ['shared/**/*.ts'],
+    message: 'shared/ is platform-neutral: no Node, DOM, React, Electron, or main/renderer code.',
+    paths: nodeBuiltins,
+    patterns: [
+      'node:*',
+      'electron',
+      'react',
+      'react-dom',
+      '**/main/**',
+      '**/renderer/**',
+      'better-sqlite3',
+      'mqtt',
+      'pino',
+    ],
+  },
+  {
+    files: ['main/engine/**/*.ts'],
+    message: 'main/engine may import shared/ and Node libraries only (never electron, renderer, cli, server).',
+    paths: ['electron'],
+    patterns: ['electron', 'react', '**/renderer/**', '**/cli/**', '**/server/**', '**/electron/**'],
+  },
+  {
+    files: ['main/cli/**/*.ts'],
+    message: 'main/cli may import main/engine, main/server and shared/ only.',
+    paths: ['electron'],
+    patterns: ['electron', 'react', '**/renderer/**', '**/electron/**'],
+  },
+];
+
+export default tseslint.config(
+  { ignores: ['dist/**', 'node_modules/**', 'data/**', 'test-artifacts/**', 'test/fixtures/**'] },
+  js.configs.recommended,
+  ...tseslint.configs.recommended,
+  {
+    languageOptions: { ecmaVersion: 2022, sourceType: 'module' },
+    rules: {
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      '@typescript-eslint/consistent-type-imports': 'error',
+      eqeqeq: ['error', 'always'],
+      'no-console': 'error',
+    },
+  },
+  ...layers.map((layer) => ({
+    files: layer.files,
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: layer.paths.map((name) => ({ name, message: layer.message })),
+          patterns: [{ group: layer.patterns, message: layer.message }],
+        },
+      ],
+    },
+  })),
+  prettier,
+);

@@ -1,0 +1,254 @@
+import { readFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { connect, type IClientOptions, type IPublishPacket, type MqttClient } from 'mqtt';
+import type { FlowConnection } from '../../../shared/flow/flowDocument.js';
+import { matchTopic, type TopicFilter } from '../../../shared/topicFilter.js';
+import type { Logger } from '../logger.js';
+import { EmbeddedBroker } from './embeddedBroker.js';
+
+export type MessageHandler = (
+  topic: string,
+  payload: Buffer,
+  packet: IPublishPacket,
+  params: Record<string, string>,
+) => void;
+
+export type ConnectionState = 'connecting' | 'connected' | 'reconnecting' | 'closed';
+
+export interface ConnectionStatus {
+  readonly id: string;
+  readonly state: ConnectionState;
+  readonly url: string;
+  readonly connects: number;
+  readonly lastError: string | undefined;
+  readonly users: number;
+  readonly subscriptions: number;
+}
+
+interface Route {
+  readonly filter: TopicFilter;
+  readonly handler: MessageHandler;
+}
+
+/** Reconnect delays: exponential from 1 s to 30 s with jitter, so a fleet does not stampede. */
+export function reconnectDelay(attempt: number, random = Math.random): number {
+  const ceiling = Math.min(30_000, 1000 * 2 ** Math.min(attempt, 10));
+  return Math.round(ceiling / 2 + random() * (ceiling / 2));
+}
+
+/**
+ * One MQTT client per connection, shared by every node that uses it. Nodes subscribe filters;
+ * the broker sees each distinct filter once; a message is routed to the nodes whose filter
+ * matches. Subscribing and unsubscribing never reconnect the client.
+ */
+export class SharedConnection {
+  readonly client: MqttClient;
+  users = 0;
+  private state: ConnectionState = 'connecting';
+  private connects = 0;
+  private attempts = 0;
+  private lastError: string | undefined;
+  private routes: Route[] = [];
+  private readonly brokerFilters = new Map<string, { qos: 0 | 1 | 2; count: number }>();
+
+  constructor(
+    readonly id: string,
+    readonly url: string,
+    options: IClientOptions,
+    private readonly log: Logger,
+    private readonly embedded: EmbeddedBroker | undefined,
+  ) {
+    this.client = connect(url, { ...options, reconnectPeriod: reconnectDelay(0) });
+    this.client.on('connect', (connack) => {
+      this.state = 'connected';
+      this.connects++;
+      this.attempts = 0;
+      this.lastError = undefined;
+      this.client.options.reconnectPeriod = reconnectDelay(0);
+      this.log.info({ connection: id, url, sessionPresent: connack.sessionPresent }, 'mqtt connected');
+    });
+    this.client.on('close', () => {
+      if (this.state === 'closed') return;
+      const delay = reconnectDelay(this.attempts++);
+      this.client.options.reconnectPeriod = delay;
+      if (this.state === 'connected') this.log.warn({ connection: id, url }, 'mqtt connection lost');
+      this.state = 'reconnecting';
+      this.log.info(
+        { connection: id, url, attempt: this.attempts, retryInMs: delay, error: this.lastError },
+        'mqtt reconnect scheduled',
+      );
+    });
+    this.client.on('error', (error) => {
+      this.lastError = error.message;
+      this.log.warn({ connection: id, url, error: error.message }, 'mqtt error');
+    });
+    this.client.on('message', (topic, payload, packet) => this.route(topic, payload, packet));
+  }
+
+  private route(topic: string, payload: Buffer, packet: IPublishPacket): void {
+    const routes = this.routes;
+    for (let i = 0; i < routes.length; i++) {
+      const route = routes[i] as Route;
+      const params = matchTopic(route.filter, topic);
+      if (params !== undefined) route.handler(topic, payload, packet, params);
+    }
+  }
+
+  /** Starts routing matching messages to `handler`; returns the function that stops it. */
+  subscribe(filter: TopicFilter, qos: 0 | 1 | 2, handler: MessageHandler): () => void {
+    const route: Route = { filter, handler };
+    this.routes = [...this.routes, route];
+    const existing = this.brokerFilters.get(filter.mqtt);
+    if (!existing || existing.qos < qos) {
+      this.client.subscribe(filter.mqtt, { qos }, (error) => {
+        if (error)
+          this.log.error({ connection: this.id, filter: filter.mqtt, error: error.message }, 'subscribe failed');
+        else this.log.info({ connection: this.id, filter: filter.mqtt, qos }, 'subscribed');
+      });
+    }
+    this.brokerFilters.set(filter.mqtt, {
+      qos: Math.max(existing?.qos ?? 0, qos) as 0 | 1 | 2,
+      count: (existing?.count ?? 0) + 1,
+    });
+    let active = true;
+    return () => {
+      if (!active) return;
+      active = false;
+      this.routes = this.routes.filter((r) => r !== route);
+      const entry = this.brokerFilters.get(filter.mqtt);
+      if (!entry) return;
+      if (--entry.count > 0) return;
+      this.brokerFilters.delete(filter.mqtt);
+      if (this.state !== 'closed') {
+        this.client.unsubscribe(filter.mqtt, (error) => {
+          if (error)
+            this.log.warn({ connection: this.id, filter: filter.mqtt, error: error.message }, 'unsubscribe failed');
+          else this.log.info({ connection: this.id, filter: filter.mqtt }, 'unsubscribed');
+        });
+      }
+    };
+  }
+
+  publish(topic: string, payload: Buffer | string, qos: 0 | 1 | 2, retain: boolean): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.client.publish(topic, payload, { qos, retain }, (error) => (error ? reject(error) : resolve()));
+    });
+  }
+
+  status(): ConnectionStatus {
+    return {
+      id: this.id,
+      state: this.state,
+      url: this.url,
+      connects: this.connects,
+      lastError: this.lastError,
+      users: this.users,
+      subscriptions: this.brokerFilters.size,
+    };
+  }
+
+  async close(): Promise<void> {
+    this.state = 'closed';
+    await this.client.endAsync();
+    await this.embedded?.stop();
+  }
+}
+
+/** Connections after `${env:...}` references were resolved. */
+export type ResolvedConnection = FlowConnection;
+
+/** Hands out shared connections, counting users; the last user to leave closes it. */
+export class ConnectionManager {
+  private readonly connections = new Map<string, Promise<SharedConnection>>();
+  private readonly ready = new Map<string, SharedConnection>();
+
+  constructor(private readonly log: Logger) {}
+
+  /** The key changes when anything in the connection's config changes, so a changed connection is a new one. */
+  static key(connection: ResolvedConnection): string {
+    return JSON.stringify(connection);
+  }
+
+  async acquire(connection: ResolvedConnection): Promise<SharedConnection> {
+    const key = ConnectionManager.key(connection);
+    let pending = this.connections.get(key);
+    if (!pending) {
+      pending = this.open(connection);
+      this.connections.set(key, pending);
+      pending.then(
+        (c) => this.ready.set(key, c),
+        () => this.connections.delete(key),
+      );
+    }
+    const shared = await pending;
+    shared.users++;
+    return shared;
+  }
+
+  async release(connection: ResolvedConnection): Promise<void> {
+    const key = ConnectionManager.key(connection);
+    const shared = this.ready.get(key);
+    if (!shared) return;
+    if (--shared.users > 0) return;
+    this.ready.delete(key);
+    this.connections.delete(key);
+    await shared.close();
+    this.log.info({ connection: connection.id }, 'mqtt connection closed (no more users)');
+  }
+
+  status(): ConnectionStatus[] {
+    return [...this.ready.values()].map((c) => c.status());
+  }
+
+  async closeAll(): Promise<void> {
+    const all = [...this.ready.values()];
+    this.ready.clear();
+    this.connections.clear();
+    await Promise.allSettled(all.map((c) => c.close()));
+  }
+
+  private async open(connection: ResolvedConnection): Promise<SharedConnection> {
+    let embedded: EmbeddedBroker | undefined;
+    let url = connection.url ?? '';
+    if (connection.embedded) {
+      embedded = await EmbeddedBroker.start(connection.embedded.port, this.log);
+      url = embedded.url;
+    }
+    const options: IClientOptions = {
+      protocolVersion: connection.embedded ? 4 : (connection.protocolVersion ?? 5),
+      clientId: connection.clientId ?? `topicflow-${randomBytes(6).toString('hex')}`,
+      clean: connection.clean ?? true,
+      keepalive: connection.keepalive ?? 30,
+      connectTimeout: 10_000,
+      resubscribe: true,
+      ...(connection.username !== undefined ? { username: connection.username } : {}),
+      ...(connection.password !== undefined ? { password: connection.password } : {}),
+    };
+    const tls = connection.tls;
+    if (tls) {
+      const read = (path: string | undefined, what: string): Buffer | undefined => {
+        if (path === undefined) return undefined;
+        try {
+          return readFileSync(path);
+        } catch (error) {
+          throw new Error(
+            `connection "${connection.id}": cannot read TLS ${what} file ${path}: ${(error as Error).message}`,
+          );
+        }
+      };
+      const ca = read(tls.ca, 'CA');
+      const cert = read(tls.cert, 'certificate');
+      const key = read(tls.key, 'key');
+      if (ca) options.ca = ca;
+      if (cert) options.cert = cert;
+      if (key) options.key = key;
+      // tls.connect reads the passphrase; IClientOptions does not declare it.
+      if (tls.passphrase !== undefined) Object.assign(options, { passphrase: tls.passphrase });
+      if (tls.servername !== undefined) options.servername = tls.servername;
+    }
+    // Certificate checks stay on: nothing here ever turns rejectUnauthorized off.
+    options.rejectUnauthorized = true;
+    this.log.info({ connection: connection.id, url, protocolVersion: options.protocolVersion }, 'mqtt connecting');
+    return new SharedConnection(connection.id, url, options, this.log, embedded);
+  }
+}

@@ -1,0 +1,40 @@
+import type { FlowMessage } from '../../../shared/message.js';
+import { filterSpec } from '../../../shared/nodes/filter.js';
+import { implement } from '../runtime/nodeRuntime.js';
+import { OrderedResults } from '../runtime/orderedResults.js';
+import {
+  MAX_PENDING_EVALUATIONS,
+  bindingsFor,
+  checkExpression,
+  compileExpression,
+  describeJsonataError,
+  isTruthy,
+} from './jsonataExpression.js';
+
+export const filterNode = implement({
+  spec: filterSpec,
+  check(config) {
+    const problem = checkExpression(config.predicate);
+    return problem ? [{ path: '/predicate', message: problem }] : [];
+  },
+  create(ctx) {
+    const predicate = compileExpression(ctx.config.predicate);
+    const match = ctx.output('match');
+    const otherwise = ctx.output('else');
+    const results = new OrderedResults<FlowMessage, unknown>(MAX_PENDING_EVALUATIONS, (message, value, error) => {
+      if (error !== undefined) ctx.deadLetter(message, `filter failed: ${describeJsonataError(error)}`);
+      else if (isTruthy(value)) match(message);
+      else otherwise(message);
+    });
+    return {
+      onInput(message) {
+        if (!results.push(message, predicate.evaluate(message.payload, bindingsFor(message)))) {
+          ctx.counters.dropped++;
+          ctx.deadLetter(message, `filter backlog full (${MAX_PENDING_EVALUATIONS} evaluations pending)`);
+        }
+      },
+      pending: () => results.size,
+      stop: () => results.idle(),
+    };
+  },
+});

@@ -1,0 +1,41 @@
+import { Type } from '@sinclair/typebox';
+import { IntegerEnum, StringEnum } from '../schemaHelpers.js';
+import { parseTopicTemplate } from '../topicTemplate.js';
+import { defineNode } from './nodeSpec.js';
+
+export const mqttOutSpec = defineNode({
+  type: 'mqtt-out',
+  title: 'MQTT out',
+  category: 'sink',
+  summary:
+    'Publishes each message to a topic built from a template: `{topic}`, `{params.device}`, `{payload.id}` are replaced by the message values.',
+  inputs: [{ name: 'in', description: 'Messages to publish.' }],
+  outputs: [],
+  usesConnection: 'always',
+  config: Type.Object(
+    {
+      connection: Type.String({ minLength: 1, description: 'Id of the connection to publish on.' }),
+      topic: Type.String({
+        minLength: 1,
+        description: 'Topic template.',
+        examples: ['alerts/{params.device}', 'archive/{topic}'],
+      }),
+      qos: IntegerEnum([0, 1, 2], { default: 1 }),
+      retain: Type.Boolean({ default: false }),
+      encoding: StringEnum(['auto', 'json', 'text'], {
+        default: 'auto',
+        description: '`auto`: strings and bytes as they are, anything else as JSON.',
+      }),
+    },
+    { additionalProperties: false },
+  ),
+  check: (config) => {
+    try {
+      parseTopicTemplate(config.topic);
+      return [];
+    } catch (error) {
+      return [{ path: '/topic', message: (error as Error).message }];
+    }
+  },
+  example: { connection: 'local', topic: 'alerts/{params.device}', qos: 1, retain: false, encoding: 'auto' },
+});
