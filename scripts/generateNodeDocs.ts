@@ -1,5 +1,6 @@
 import { writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { FlowDocumentSchema } from '../shared/flow/flowDocument.js';
 import { NODE_SPECS, secretPaths } from '../shared/nodes/catalog.js';
 import type { NodeSpec } from '../shared/nodes/nodeSpec.js';
 
@@ -81,8 +82,30 @@ function escapeCell(text: string): string {
   return text.replace(/\|/g, '\\|').replace(/\n/g, ' ');
 }
 
+/**
+ * docs/flow.schema.json: the flow document's JSON Schema, with each node type's config schema
+ * attached by `type`, so editors can check and complete flow files.
+ */
+export function renderFlowSchema(specs: readonly NodeSpec[] = NODE_SPECS): string {
+  const schema = JSON.parse(JSON.stringify(FlowDocumentSchema)) as Record<string, unknown> & {
+    properties: { nodes: { items: Record<string, unknown> } };
+  };
+  schema.properties.nodes.items['allOf'] = specs.map((spec) => ({
+    if: { properties: { type: { const: spec.type } }, required: ['type'] },
+    then: { properties: { config: spec.config } },
+  }));
+  return `${JSON.stringify({ $schema: 'http://json-schema.org/draft-07/schema#', title: 'TopicFlow flow document', ...schema }, null, 2)}\n`;
+}
+
+export const GENERATED = [
+  { file: 'docs/nodes.md', render: () => renderNodeDocs() },
+  { file: 'docs/flow.schema.json', render: () => renderFlowSchema() },
+] as const;
+
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  const target = fileURLToPath(new URL('../../docs/nodes.md', import.meta.url));
-  writeFileSync(target, renderNodeDocs());
-  process.stdout.write(`wrote ${target}\n`);
+  for (const { file, render } of GENERATED) {
+    const target = fileURLToPath(new URL(`../../${file}`, import.meta.url));
+    writeFileSync(target, render());
+    process.stdout.write(`wrote ${file}\n`);
+  }
 }

@@ -1,4 +1,5 @@
 import type { ValidateFunction } from 'ajv';
+import jsonc from 'jsonc-parser';
 import { createCatalogAjv, describeAjvError } from '../catalogAjv.js';
 import { NODE_SPECS, getNodeSpec } from '../nodes/catalog.js';
 import { escapePointer, findReferences } from '../references.js';
@@ -273,14 +274,17 @@ function checkReferences(
   flow.nodes.forEach((n, i) => visit(n.config, `/nodes/${i}/config`));
 }
 
+/** JSON.parse does not say where (on Node 20); jsonc-parser finds the offset of the first error. */
 function describeJsonError(text: string, e: Error): string {
-  const m = /at position (\d+)/.exec(e.message);
-  if (!m) return e.message;
-  const position = Number(m[1]);
-  const before = text.slice(0, position);
+  const errors: jsonc.ParseError[] = [];
+  jsonc.parse(text, errors, { disallowComments: true, allowTrailingComma: false, allowEmptyContent: false });
+  const first = errors[0];
+  if (!first) return e.message;
+  const before = text.slice(0, first.offset);
   const line = before.split('\n').length;
-  const column = position - before.lastIndexOf('\n');
-  return `${e.message.replace(/ in JSON at position \d+.*$/, '')} at line ${line}, column ${column}`;
+  const column = first.offset - before.lastIndexOf('\n');
+  const what = jsonc.printParseErrorCode(first.error);
+  return `${what.replace(/([a-z])([A-Z])/g, '$1 $2').toLowerCase()} at line ${line}, column ${column}`;
 }
 
 function utf8Length(text: string): number {

@@ -1,0 +1,100 @@
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { ESLint } from 'eslint';
+import ts from 'typescript';
+import { repoRoot } from './helpers/paths.js';
+
+/** Lints `code` as if it were a file at `path` in the repository. */
+async function importErrors(path: string, code: string): Promise<string[]> {
+  const eslint = new ESLint({ cwd: repoRoot });
+  const [result] = await eslint.lintText(code, { filePath: join(repoRoot, path) });
+  return (result?.messages ?? []).filter((m) => m.ruleId === 'no-restricted-imports').map((m) => m.message);
+}
+
+describe('import rules (DESIGN.md) fail the lint', () => {
+  it('shared/ may not import Node, Electron, React or main/', async () => {
+    for (const line of [
+      "import { readFileSync } from 'node:fs';",
+      "import { join } from 'path';",
+      "import { app } from 'electron';",
+      "import { useState } from 'react';",
+      "import { FlowEngine } from '../main/engine/flowEngine.js';",
+      "import Database from 'better-sqlite3';",
+    ]) {
+      const errors = await importErrors('shared/nodes/example.ts', `${line}\nexport const x = 1;\n`);
+      assert.ok(errors.length > 0, `expected ${line} to be refused in shared/`);
+      assert.match(errors[0] as string, /shared\/ is platform-neutral/);
+    }
+  });
+
+  it('shared/ may import shared/ and platform-neutral libraries', async () => {
+    const errors = await importErrors(
+      'shared/nodes/example.ts',
+      "import { Type } from '@sinclair/typebox';\nimport { getNodeSpec } from './catalog.js';\nexport const x = [Type, getNodeSpec];\n",
+    );
+    assert.deepEqual(errors, []);
+  });
+
+  it('main/engine may not import electron, the CLI or the renderer', async () => {
+    for (const line of [
+      "import { app } from 'electron';",
+      "import { x } from '../cli/topicflow.js';",
+      "import { x } from '../../renderer/App.js';",
+    ]) {
+      const errors = await importErrors('main/engine/example.ts', `${line}\nexport const y = x;\n`);
+      assert.ok(errors.length > 0, `expected ${line} to be refused in main/engine/`);
+    }
+    assert.deepEqual(
+      await importErrors(
+        'main/engine/example.ts',
+        "import { readFileSync } from 'node:fs';\nexport const y = readFileSync;\n",
+      ),
+      [],
+    );
+  });
+
+  it('main/cli may not import electron', async () => {
+    assert.ok(
+      (await importErrors('main/cli/example.ts', "import { app } from 'electron';\nexport const y = app;\n")).length >
+        0,
+    );
+  });
+});
+
+describe("shared/'s tsconfig has no Node or DOM types", () => {
+  it('refuses Node and DOM globals when compiling shared code', () => {
+    const configPath = join(repoRoot, 'shared', 'tsconfig.json');
+    const config = ts.readConfigFile(configPath, (p) => ts.sys.readFile(p));
+    const parsed = ts.parseJsonConfigFileContent(config.config, ts.sys, join(repoRoot, 'shared'));
+    const file = join(repoRoot, 'shared', '__layering_probe__.ts');
+    const source =
+      'export const a = process.env;\nexport const b = Buffer.from("x");\nexport const c = document.title;\n';
+    const host = ts.createCompilerHost({ ...parsed.options, noEmit: true });
+    const readFile = host.readFile.bind(host);
+    host.readFile = (p) => (p === file ? source : readFile(p));
+    const fileExists = host.fileExists.bind(host);
+    host.fileExists = (p) => p === file || fileExists(p);
+    const program = ts.createProgram(
+      [file],
+      { ...parsed.options, noEmit: true, composite: false, incremental: false },
+      host,
+    );
+    const messages = ts
+      .getPreEmitDiagnostics(program)
+      .filter((d) => d.file?.fileName === file)
+      .map((d) => ts.flattenDiagnosticMessageText(d.messageText, '\n'));
+    assert.ok(
+      messages.some((m) => /Cannot find name 'process'/.test(m)),
+      messages.join('\n'),
+    );
+    assert.ok(
+      messages.some((m) => /Cannot find name 'Buffer'/.test(m)),
+      messages.join('\n'),
+    );
+    assert.ok(
+      messages.some((m) => /Cannot find name 'document'/.test(m)),
+      messages.join('\n'),
+    );
+  });
+});
