@@ -1,7 +1,7 @@
 import { Type } from '@sinclair/typebox';
 import { IntegerEnum, StringEnum } from '../schemaHelpers.js';
 import { parseTopicFilter } from '../topicFilter.js';
-import { defineNode } from './nodeSpec.js';
+import { defineNode, problemIfThrows } from './nodeSpec.js';
 
 export const PAYLOAD_DECODINGS = ['auto', 'json', 'text', 'number', 'binary'] as const;
 
@@ -44,14 +44,7 @@ export const mqttInSpec = defineNode({
     },
     { additionalProperties: false },
   ),
-  check: (config) => {
-    try {
-      parseTopicFilter(config.topic);
-      return [];
-    } catch (error) {
-      return [{ path: '/topic', message: (error as Error).message }];
-    }
-  },
+  check: (config) => problemIfThrows('/topic', () => parseTopicFilter(config.topic)),
   example: {
     connection: 'local',
     topic: '{area}/{device}/#',

@@ -1,7 +1,7 @@
 import { Type } from '@sinclair/typebox';
 import { IntegerEnum, StringEnum } from '../schemaHelpers.js';
 import { parseTopicTemplate } from '../topicTemplate.js';
-import { defineNode } from './nodeSpec.js';
+import { defineNode, problemIfThrows } from './nodeSpec.js';
 
 export const mqttOutSpec = defineNode({
   type: 'mqtt-out',
@@ -29,13 +29,6 @@ export const mqttOutSpec = defineNode({
     },
     { additionalProperties: false },
   ),
-  check: (config) => {
-    try {
-      parseTopicTemplate(config.topic);
-      return [];
-    } catch (error) {
-      return [{ path: '/topic', message: (error as Error).message }];
-    }
-  },
+  check: (config) => problemIfThrows('/topic', () => parseTopicTemplate(config.topic)),
   example: { connection: 'local', topic: 'alerts/{params.device}', qos: 1, retain: false, encoding: 'auto' },
 });

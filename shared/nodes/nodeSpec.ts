@@ -44,3 +44,13 @@ export type ConfigOf<S> = S extends NodeSpec<infer C> ? Static<C> : never;
 export function defineNode<C extends TObject>(spec: NodeSpec<C>): NodeSpec<C> {
   return spec;
 }
+
+/** Runs `parse` and reports what it throws as a problem at `path` (for `check`). */
+export function problemIfThrows(path: string, parse: () => unknown): ConfigProblem[] {
+  try {
+    parse();
+    return [];
+  } catch (error) {
+    return [{ path, message: error instanceof Error ? error.message : String(error) }];
+  }
+}

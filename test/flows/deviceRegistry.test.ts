@@ -1,13 +1,9 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
-import type { MqttClient } from 'mqtt';
+import { describe, it } from 'node:test';
 import { startCli } from '../helpers/cli.js';
-import { testClient } from '../helpers/engineHarness.js';
-import { startMosquitto, type Mosquitto } from '../helpers/mosquitto.js';
-import { tempDir } from '../helpers/paths.js';
 import { waitFor } from '../helpers/waitFor.js';
-import { openStore } from './flowFiles.js';
+import { brokerFixture, openStore } from './flowFiles.js';
 
 interface DeviceRow {
   device: string;
@@ -17,30 +13,21 @@ interface DeviceRow {
 }
 
 describe('flows/device-registry.json: last-known state per device', () => {
-  const tmp = tempDir();
-  let broker: Mosquitto;
-  let client: MqttClient;
-  before(async () => {
-    broker = await startMosquitto();
-    client = await testClient(broker.url);
-  });
-  after(async () => {
-    await client?.endAsync();
-    await broker?.stop();
-    tmp.cleanup();
-  });
+  const fixture = brokerFixture();
 
   it('keeps one row per device with every capability merged and the last-seen time', async () => {
-    const dataDir = join(tmp.path, 'data');
-    const cli = startCli(['run', 'flows/device-registry.json', '--data-dir', dataDir], { MQTT_URL: broker.url });
+    const dataDir = join(fixture.dir, 'data');
+    const cli = startCli(['run', 'flows/device-registry.json', '--data-dir', dataDir], {
+      MQTT_URL: fixture.broker.url,
+    });
     try {
       await cli.waitForLog('subscribed', { filter: '+/+/+' });
-      await client.publishAsync('plant1/pump-7/temperature', '22.5', { qos: 1 });
-      await client.publishAsync('plant1/pump-7/switch', 'on', { qos: 1 });
-      await client.publishAsync('plant1/pump-7/humidity', '130', { qos: 1 });
-      await client.publishAsync('plant2/fan-1/battery', '80', { qos: 1 });
-      await client.publishAsync('plant1/pump-7/torque', '5', { qos: 1 });
-      await client.publishAsync('plant1/pump-7/switch/set', 'off', { qos: 1 });
+      await fixture.client.publishAsync('plant1/pump-7/temperature', '22.5', { qos: 1 });
+      await fixture.client.publishAsync('plant1/pump-7/switch', 'on', { qos: 1 });
+      await fixture.client.publishAsync('plant1/pump-7/humidity', '130', { qos: 1 });
+      await fixture.client.publishAsync('plant2/fan-1/battery', '80', { qos: 1 });
+      await fixture.client.publishAsync('plant1/pump-7/torque', '5', { qos: 1 });
+      await fixture.client.publishAsync('plant1/pump-7/switch/set', 'off', { qos: 1 });
       const db = await waitFor('the store', () => openStore(dataDir));
       try {
         const read = () =>
@@ -65,7 +52,7 @@ describe('flows/device-registry.json: last-known state per device', () => {
 
         // A device goes quiet: its row stays. Another reading updates it and its last-seen time.
         await new Promise((resolve) => setTimeout(resolve, 20));
-        await client.publishAsync('plant1/pump-7/temperature', '23', { qos: 1 });
+        await fixture.client.publishAsync('plant1/pump-7/temperature', '23', { qos: 1 });
         await waitFor('the new temperature', () => JSON.parse(read()[1]?.state ?? '{}')['temperature'] === 23);
         const second = read();
         assert.deepEqual(JSON.parse(second[1]?.state ?? ''), { temperature: 23, switch: 'on' });

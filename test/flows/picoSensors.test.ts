@@ -1,38 +1,23 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
-import type { MqttClient } from 'mqtt';
+import { describe, it } from 'node:test';
 import { startCli } from '../helpers/cli.js';
-import { testClient } from '../helpers/engineHarness.js';
-import { startMosquitto, type Mosquitto } from '../helpers/mosquitto.js';
-import { tempDir } from '../helpers/paths.js';
 import { waitFor } from '../helpers/waitFor.js';
-import { openStore } from './flowFiles.js';
+import { brokerFixture, openStore } from './flowFiles.js';
 
 describe('flows/pico-sensors.json: raw ASCII floats to (ts, topic, value)', () => {
-  const tmp = tempDir();
-  let broker: Mosquitto;
-  let client: MqttClient;
-  before(async () => {
-    broker = await startMosquitto();
-    client = await testClient(broker.url);
-  });
-  after(async () => {
-    await client?.endAsync();
-    await broker?.stop();
-    tmp.cleanup();
-  });
+  const fixture = brokerFixture();
 
   it('stores each reading as a number and dead-letters what is not one', async () => {
-    const dataDir = join(tmp.path, 'data');
-    const cli = startCli(['run', 'flows/pico-sensors.json', '--data-dir', dataDir], { MQTT_URL: broker.url });
+    const dataDir = join(fixture.dir, 'data');
+    const cli = startCli(['run', 'flows/pico-sensors.json', '--data-dir', dataDir], { MQTT_URL: fixture.broker.url });
     try {
       await cli.waitForLog('subscribed', { filter: 'pico/+/+' });
-      await client.publishAsync('pico/temperature/dht22', '22.4', { qos: 1 });
-      await client.publishAsync('pico/humidity/dht22', '41', { qos: 1 });
-      await client.publishAsync('pico/temperature/dht22', 'nan?', { qos: 1 });
-      await client.publishAsync('pico/temperature/dht22', ' 23.6\n', { qos: 1 });
-      await client.publishAsync('other/temperature/dht22', '99', { qos: 1 });
+      await fixture.client.publishAsync('pico/temperature/dht22', '22.4', { qos: 1 });
+      await fixture.client.publishAsync('pico/humidity/dht22', '41', { qos: 1 });
+      await fixture.client.publishAsync('pico/temperature/dht22', 'nan?', { qos: 1 });
+      await fixture.client.publishAsync('pico/temperature/dht22', ' 23.6\n', { qos: 1 });
+      await fixture.client.publishAsync('other/temperature/dht22', '99', { qos: 1 });
       const db = await waitFor('the store', () => openStore(dataDir));
       try {
         await waitFor('three readings and a dead letter', () => {
