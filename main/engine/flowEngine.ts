@@ -37,7 +37,7 @@ export interface DeployResult {
 export interface NodeStatus {
   readonly id: string;
   readonly type: string;
-  readonly state: 'running' | 'failed';
+  readonly state: 'created' | 'running' | 'failed' | 'stopped';
   readonly error: string | undefined;
   readonly counters: Readonly<NodeCounters>;
   /** Messages per second over the last sampling period. */
@@ -381,7 +381,7 @@ export class FlowEngine {
       nodes: [...this.nodes.values()].map((r) => ({
         id: r.node.id,
         type: r.node.type,
-        state: r.state === 'failed' ? 'failed' : 'running',
+        state: r.state,
         error: r.error,
         counters: { ...r.context.counters },
         rates: r.rates,

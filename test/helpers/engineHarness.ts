@@ -2,7 +2,7 @@ import Database from 'better-sqlite3';
 import { connectAsync, type MqttClient } from 'mqtt';
 import { join } from 'node:path';
 import type { FlowDocument } from '../../shared/flow/flowDocument.js';
-import { FlowEngine, type DeployResult } from '../../main/engine/flowEngine.js';
+import { FlowEngine, revisionOf, type DeployResult } from '../../main/engine/flowEngine.js';
 import { checkFlow, formatProblems, resolveFlow } from '../../main/engine/flowLoader.js';
 import { STORE_FILE } from '../../main/engine/store/store.js';
 import { silentLogger, type Logger } from '../../main/engine/logger.js';
@@ -40,9 +40,21 @@ export async function startEngine(
     logger: options.logger ?? silentLogger(),
     stopTimeoutMs: options.stopTimeoutMs ?? 5000,
   });
-  const deploy = (next: unknown): Promise<DeployResult> =>
-    engine.deploy(resolveFlow(validFlow(next, env), (name) => env[name]));
-  const result = await deploy(flow);
+  const deploy = (next: unknown): Promise<DeployResult> => {
+    const valid = validFlow(next, env);
+    return engine.deploy(
+      resolveFlow(valid, (name) => env[name]),
+      revisionOf(valid),
+    );
+  };
+  let result: DeployResult;
+  try {
+    result = await deploy(flow);
+  } catch (error) {
+    await engine.stop();
+    dir.cleanup();
+    throw error;
+  }
   const db = new Database(join(dir.path, STORE_FILE), { readonly: true, fileMustExist: true });
   let stopped = false;
   return {

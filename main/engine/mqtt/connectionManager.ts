@@ -30,6 +30,13 @@ interface Route {
   readonly handler: MessageHandler;
 }
 
+interface BrokerFilter {
+  qos: 0 | 1 | 2;
+  count: number;
+  /** MQTT 5 subscription identifier: tells which subscription a delivered copy is for. */
+  readonly id: number;
+}
+
 /** Reconnect delays: exponential from 1 s to 30 s with jitter, so a fleet does not stampede. */
 export function reconnectDelay(attempt: number, random = Math.random): number {
   const ceiling = Math.min(30_000, 1000 * 2 ** Math.min(attempt, 10));
@@ -49,7 +56,9 @@ export class SharedConnection {
   private attempts = 0;
   private lastError: string | undefined;
   private routes: Route[] = [];
-  private readonly brokerFilters = new Map<string, { qos: 0 | 1 | 2; count: number }>();
+  private readonly brokerFilters = new Map<string, BrokerFilter>();
+  private nextSubscriptionId = 1;
+  private readonly useIdentifiers: boolean;
 
   constructor(
     readonly id: string,
@@ -59,7 +68,14 @@ export class SharedConnection {
     private readonly embedded: EmbeddedBroker | undefined,
   ) {
     this.client = connect(url, { ...options, reconnectPeriod: reconnectDelay(0) });
+    this.useIdentifiers = options.protocolVersion === 5;
     this.client.on('connect', (connack) => {
+      if (this.useIdentifiers && connack.properties?.subscriptionIdentifiersAvailable === false) {
+        this.log.warn(
+          { connection: id, url },
+          'broker has no subscription identifiers: overlapping filters may deliver a message more than once',
+        );
+      }
       this.state = 'connected';
       this.connects++;
       this.attempts = 0;
@@ -67,7 +83,9 @@ export class SharedConnection {
       this.client.options.reconnectPeriod = reconnectDelay(0);
       this.log.info({ connection: id, url, sessionPresent: connack.sessionPresent }, 'mqtt connected');
     });
-    this.client.on('close', () => {
+    // Prepended: mqtt.js schedules its reconnect in its own 'close' listener with the period set at
+    // that moment, so the next delay must be in place before that listener runs.
+    this.client.prependListener('close', () => {
       if (this.state === 'closed') return;
       const delay = reconnectDelay(this.attempts++);
       this.client.options.reconnectPeriod = delay;
@@ -85,10 +103,20 @@ export class SharedConnection {
     this.client.on('message', (topic, payload, packet) => this.route(topic, payload, packet));
   }
 
+  /**
+   * Hands a message to every node whose filter matches. A broker sends one copy per matching
+   * subscription when filters overlap (`a/#` and `a/b`); under MQTT 5 each copy names its
+   * subscription, so it goes only to the nodes of that subscription and none sees it twice.
+   */
   private route(topic: string, payload: Buffer, packet: IPublishPacket): void {
+    const ids = packet.properties?.subscriptionIdentifier;
     const routes = this.routes;
     for (let i = 0; i < routes.length; i++) {
       const route = routes[i] as Route;
+      if (ids !== undefined) {
+        const id = this.brokerFilters.get(route.filter.mqtt)?.id;
+        if (id === undefined || (typeof ids === 'number' ? ids !== id : !ids.includes(id))) continue;
+      }
       const params = matchTopic(route.filter, topic);
       if (params !== undefined) route.handler(topic, payload, packet, params);
     }
@@ -98,18 +126,27 @@ export class SharedConnection {
   subscribe(filter: TopicFilter, qos: 0 | 1 | 2, handler: MessageHandler): () => void {
     const route: Route = { filter, handler };
     this.routes = [...this.routes, route];
-    const existing = this.brokerFilters.get(filter.mqtt);
-    if (!existing || existing.qos < qos) {
-      this.client.subscribe(filter.mqtt, { qos }, (error) => {
-        if (error)
-          this.log.error({ connection: this.id, filter: filter.mqtt, error: error.message }, 'subscribe failed');
-        else this.log.info({ connection: this.id, filter: filter.mqtt, qos }, 'subscribed');
+    let entry = this.brokerFilters.get(filter.mqtt);
+    const needsSubscribe = !entry || entry.qos < qos;
+    if (entry) {
+      entry.count++;
+      entry.qos = Math.max(entry.qos, qos) as 0 | 1 | 2;
+    } else {
+      entry = { qos, count: 1, id: this.nextSubscriptionId++ };
+      this.brokerFilters.set(filter.mqtt, entry);
+    }
+    if (needsSubscribe) {
+      const options = this.useIdentifiers
+        ? { qos: entry.qos, properties: { subscriptionIdentifier: entry.id } }
+        : { qos: entry.qos };
+      this.client.subscribe(filter.mqtt, options, (error) => {
+        const fields = { connection: this.id, filter: filter.mqtt, qos: entry.qos };
+        // mqtt.js subscribes again on (re)connect, so an offline subscribe is deferred, not lost.
+        if (!error) this.log.info(fields, 'subscribed');
+        else if (!this.client.connected) this.log.info(fields, 'subscription deferred until connected');
+        else this.log.error({ ...fields, error: error.message }, 'subscribe failed');
       });
     }
-    this.brokerFilters.set(filter.mqtt, {
-      qos: Math.max(existing?.qos ?? 0, qos) as 0 | 1 | 2,
-      count: (existing?.count ?? 0) + 1,
-    });
     let active = true;
     return () => {
       if (!active) return;
@@ -149,7 +186,9 @@ export class SharedConnection {
 
   async close(): Promise<void> {
     this.state = 'closed';
-    await this.client.endAsync();
+    // Without a connection nothing queued can be sent or acknowledged; a graceful end would wait
+    // for those acknowledgements (an unsubscribe sent while offline, say) forever.
+    await this.client.endAsync(!this.client.connected);
     await this.embedded?.stop();
   }
 }

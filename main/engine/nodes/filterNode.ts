@@ -26,12 +26,18 @@ export const filterNode = implement({
       else if (isTruthy(value)) match(message);
       else otherwise(message);
     });
+    // One evaluation at a time, as in transform: the time limit must measure this predicate only.
+    let previous: Promise<unknown> = Promise.resolve();
     return {
       onInput(message) {
-        if (!results.push(message, predicate.evaluate(message.payload, bindingsFor(message)))) {
+        if (results.size >= MAX_PENDING_EVALUATIONS) {
           ctx.counters.dropped++;
           ctx.deadLetter(message, `filter backlog full (${MAX_PENDING_EVALUATIONS} evaluations pending)`);
+          return;
         }
+        const work = previous.then(() => predicate.evaluate(message.payload, bindingsFor(message)));
+        previous = work.catch(() => undefined);
+        results.push(message, work);
       },
       pending: () => results.size,
       stop: () => results.idle(),

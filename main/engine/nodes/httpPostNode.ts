@@ -17,11 +17,12 @@ export const httpPostNode = implement({
   },
   create(ctx) {
     const { url, timeoutMs, maxInFlight, maxQueue } = ctx.config;
-    const headers: Record<string, string> = {
-      'content-type': 'application/json',
-      ...ctx.config.headers,
-      ...ctx.config.secretHeaders,
-    };
+    // Header names are case-insensitive: keyed in lower case, a configured `Content-Type` replaces the
+    // default instead of fetch joining both into "application/json, text/plain".
+    const headers: Record<string, string> = { 'content-type': 'application/json' };
+    for (const [name, value] of Object.entries({ ...ctx.config.headers, ...ctx.config.secretHeaders })) {
+      headers[name.toLowerCase()] = value;
+    }
     const queue: FlowMessage[] = [];
     let head = 0;
     let inFlight = 0;

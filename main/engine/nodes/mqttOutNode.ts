@@ -10,7 +10,9 @@ export function encodePayload(payload: unknown, encoding: 'auto' | 'json' | 'tex
   if (encoding === 'json') return JSON.stringify(payload) ?? 'null';
   if (payload instanceof Uint8Array) return Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength);
   if (typeof payload === 'string') return payload;
-  if (encoding === 'text') return String(payload);
+  // Objects and arrays as JSON, as a sqlite-sink text column stores them: String() would give "[object Object]".
+  if (encoding === 'text')
+    return payload !== null && typeof payload === 'object' ? JSON.stringify(payload) : String(payload);
   return JSON.stringify(payload) ?? '';
 }
 

@@ -1,7 +1,7 @@
 import type { Static } from '@sinclair/typebox';
 import type Database from 'better-sqlite3';
 import type { FlowMessage } from '../../../shared/message.js';
-import type { COLUMN_TYPES} from '../../../shared/nodes/sqliteSink.js';
+import type { COLUMN_TYPES } from '../../../shared/nodes/sqliteSink.js';
 import { sqliteSinkSpec } from '../../../shared/nodes/sqliteSink.js';
 import { readPath } from '../../../shared/topicTemplate.js';
 import { BatchWriter } from '../store/batchWriter.js';
@@ -78,7 +78,12 @@ function layoutFor(config: Config): Layout {
       insert: `INSERT INTO ${table} (${names.map(q).join(', ')}) VALUES (${names.map(() => '?').join(', ')})`,
       rows: (m) => [
         config.includePayload
-          ? [m.receivedAt, m.topic, toSql(m.payload, 'json', 'payload'), ...mappedValues(m)]
+          ? [
+              m.receivedAt,
+              m.topic,
+              toSql(m.payload, m.payload instanceof Uint8Array ? 'blob' : 'json', 'payload'),
+              ...mappedValues(m),
+            ]
           : [m.receivedAt, m.topic, ...mappedValues(m)],
       ],
     };
@@ -176,6 +181,7 @@ function createSink(ctx: NodeContext<Config>) {
       insert = statement;
       writeAll = db.transaction((items: Pending[]) => {
         for (const item of items) for (const row of item.rows) statement.run(row);
+        ctx.counters.out += items.length;
       });
     },
     onInput(message: FlowMessage) {

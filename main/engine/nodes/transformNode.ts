@@ -26,13 +26,20 @@ export const transformNode = implement({
       else if (whenEmpty === 'dead-letter') ctx.deadLetter(message, 'transform yielded nothing');
       else ctx.counters.dropped++;
     });
+    // One evaluation at a time: evaluations are CPU-bound and JSONata's time limit runs from the
+    // start of each, so a burst evaluated at once made every one wait for the others and fail as an
+    // "Evaluation timeout" although none was slow. Each now starts when the one before settles.
+    let previous: Promise<unknown> = Promise.resolve();
     return {
       onInput(message) {
-        const work = expression.evaluate(message.payload, bindingsFor(message));
-        if (!results.push(message, work)) {
+        if (results.size >= MAX_PENDING_EVALUATIONS) {
           ctx.counters.dropped++;
           ctx.deadLetter(message, `transform backlog full (${MAX_PENDING_EVALUATIONS} evaluations pending)`);
+          return;
         }
+        const work = previous.then(() => expression.evaluate(message.payload, bindingsFor(message)));
+        previous = work.catch(() => undefined);
+        results.push(message, work);
       },
       pending: () => results.size,
       stop: () => results.idle(),

@@ -68,15 +68,30 @@ function parseNumber(text: string): number {
   return value;
 }
 
+/** Only text with a long digit run or a 3-digit exponent can hold a number beyond a double. */
+const MAYBE_HUGE_NUMBER = /\d{300}|[eE][+]?\d{3}/;
+
 function parseJson(text: string, maxDepth: number): unknown {
   if (exceedsDepth(text, maxDepth)) throw new PayloadError(`JSON nested deeper than ${maxDepth} levels`);
+  let value: unknown;
   try {
-    return secureJson.parse(text, undefined, PARSE_OPTIONS);
+    value = secureJson.parse(text, undefined, PARSE_OPTIONS);
   } catch (error) {
     const message = (error as Error).message;
     if (/forbidden|prototype/i.test(message)) throw new PayloadError(`refused JSON: ${message}`);
     throw new SyntaxError(message);
   }
+  // JSON.parse turns 1e400 into Infinity, which JSON cannot hold: it would be stored as null.
+  if (MAYBE_HUGE_NUMBER.test(text) && holdsNonFinite(value)) {
+    throw new PayloadError('JSON holds a number too large to represent');
+  }
+  return value;
+}
+
+function holdsNonFinite(value: unknown): boolean {
+  if (typeof value === 'number') return !Number.isFinite(value);
+  if (value === null || typeof value !== 'object') return false;
+  return Object.values(value).some(holdsNonFinite);
 }
 
 function firstSignificant(text: string): number {

@@ -109,6 +109,15 @@ export class Store {
   }
 
   addDeadLetter(deadLetter: DeadLetter): void {
+    if (this.closed) {
+      // Work that outlived its stop time limit: the store is gone, so the log is the only trace.
+      const { payload, ...rest } = deadLetter;
+      this.log.error(
+        { ...rest, payloadBase64: payload ? Buffer.from(payload).toString('base64') : undefined },
+        'dead letter after the store closed (not stored)',
+      );
+      return;
+    }
     this.deadLetterWriter.add(deadLetter);
   }
 

@@ -1,0 +1,195 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import type { MqttClient } from 'mqtt';
+import { checkFlow } from '../../../../main/engine/flowLoader.js';
+import { compileUserSchema, describeSchemaErrors } from '../../../../main/engine/nodes/validateNode.js';
+import { flowOf, testClient } from '../../../helpers/engineHarness.js';
+import { startMosquitto, type Mosquitto } from '../../../helpers/mosquitto.js';
+import { waitFor } from '../../../helpers/waitFor.js';
+import { settle, startFlow, waitForRows } from '../engineTestKit.js';
+
+let broker: Mosquitto;
+let client: MqttClient;
+
+before(async () => {
+  broker = await startMosquitto();
+  client = await testClient(broker.url);
+});
+
+after(async () => {
+  await client?.endAsync();
+  await broker?.stop();
+});
+
+const schema = {
+  type: 'object',
+  required: ['temperature'],
+  properties: { temperature: { type: 'number' }, humidity: { type: 'number', minimum: 0, maximum: 100 } },
+};
+
+const source = (topic: string) => ({
+  id: 'in',
+  type: 'mqtt-in',
+  config: { connection: 'broker', topic, decoding: 'json' },
+});
+const sink = (id: string, table: string) => ({
+  id,
+  type: 'sqlite-sink',
+  config: { table, columns: [{ name: 'device', path: 'params.device', type: 'text' }] },
+});
+
+describe('validate', () => {
+  it('sends valid payloads to `valid` and dead-letters invalid ones, naming the failing path', async (t) => {
+    const run = await startFlow(
+      broker.url,
+      [source('v1/{device}'), { id: 'check', type: 'validate', config: { schema } }, sink('good', 'good')],
+      [
+        ['in', 'out', 'check'],
+        ['check', 'valid', 'good'],
+      ],
+    );
+    t.after(() => run.stop());
+
+    const sent = [
+      '{"temperature":21.5}',
+      '{"temperature":"hot"}',
+      '{"humidity":40}',
+      '{"temperature":20,"humidity":140}',
+      '{"temperature":-3,"humidity":0}',
+    ];
+    for (const p of sent) await client.publishAsync('v1/d1', p, { qos: 1 });
+
+    const rows = await waitForRows(run, 'SELECT device, payload FROM good ORDER BY id', 2);
+    assert.deepEqual(rows, [
+      { device: 'd1', payload: '{"temperature":21.5}' },
+      { device: 'd1', payload: '{"temperature":-3,"humidity":0}' },
+    ]);
+    const dead = await waitFor('3 dead letters', () =>
+      run.deadLetters().length === 3 ? run.deadLetters() : undefined,
+    );
+    assert.deepEqual(
+      dead.map((d) => [d.node, d.reason, d.payload?.toString(), d.topic, d.qos]),
+      [
+        ['check', 'invalid: /temperature must be number', sent[1], 'v1/d1', 1],
+        ['check', 'invalid: /temperature is required', sent[2], 'v1/d1', 1],
+        ['check', 'invalid: /humidity must be <= 100', sent[3], 'v1/d1', 1],
+      ],
+    );
+    // These messages were decoded, so they carry the engine's sequence numbers, in order.
+    const seqs = dead.map((d) => d.seq as number);
+    assert.ok(seqs.every((s) => Number.isInteger(s) && s > 0));
+    assert.deepEqual(
+      [...seqs].sort((a, b) => a - b),
+      seqs,
+    );
+    assert.deepEqual(run.node('check').counters, { in: 5, out: 5, errors: 3, dropped: 0 });
+  });
+
+  it('sends invalid payloads to a wired `invalid` port instead of dead-lettering them', async (t) => {
+    const run = await startFlow(
+      broker.url,
+      [
+        source('v2/{device}'),
+        { id: 'check', type: 'validate', config: { schema } },
+        sink('good', 'good'),
+        sink('bad', 'bad'),
+      ],
+      [
+        ['in', 'out', 'check'],
+        ['check', 'valid', 'good'],
+        ['check', 'invalid', 'bad'],
+      ],
+    );
+    t.after(() => run.stop());
+
+    await client.publishAsync('v2/a', '{"temperature":1}', { qos: 1 });
+    await client.publishAsync('v2/b', '{"temperature":null}', { qos: 1 });
+    await client.publishAsync('v2/c', '[1,2]', { qos: 1 });
+    await client.publishAsync('v2/d', '{"temperature":2}', { qos: 1 });
+
+    assert.deepEqual(await waitForRows(run, 'SELECT device, payload FROM good ORDER BY id', 2), [
+      { device: 'a', payload: '{"temperature":1}' },
+      { device: 'd', payload: '{"temperature":2}' },
+    ]);
+    assert.deepEqual(await waitForRows(run, 'SELECT device, payload FROM bad ORDER BY id', 2), [
+      { device: 'b', payload: '{"temperature":null}' },
+      { device: 'c', payload: '[1,2]' },
+    ]);
+    await settle(50);
+    assert.deepEqual(run.deadLetters(), []);
+  });
+
+  it('names every failing path when allErrors is on', async (t) => {
+    const run = await startFlow(
+      broker.url,
+      [
+        source('v3/{device}'),
+        { id: 'check', type: 'validate', config: { schema, allErrors: true } },
+        sink('good', 'good'),
+      ],
+      [
+        ['in', 'out', 'check'],
+        ['check', 'valid', 'good'],
+      ],
+    );
+    t.after(() => run.stop());
+    await client.publishAsync('v3/a', '{"temperature":"x","humidity":-1}', { qos: 1 });
+    const [dead] = await waitFor('a dead letter', () => (run.deadLetters().length > 0 ? run.deadLetters() : undefined));
+    assert.equal(dead?.reason, 'invalid: /temperature must be number; /humidity must be >= 0');
+  });
+
+  it('checks formats', async (t) => {
+    const run = await startFlow(
+      broker.url,
+      [
+        source('v4/{device}'),
+        {
+          id: 'check',
+          type: 'validate',
+          config: { schema: { type: 'object', properties: { at: { type: 'string', format: 'date-time' } } } },
+        },
+        sink('good', 'good'),
+      ],
+      [
+        ['in', 'out', 'check'],
+        ['check', 'valid', 'good'],
+      ],
+    );
+    t.after(() => run.stop());
+    await client.publishAsync('v4/a', '{"at":"yesterday"}', { qos: 1 });
+    await client.publishAsync('v4/b', '{"at":"2024-05-01T12:00:00Z"}', { qos: 1 });
+    assert.deepEqual(await waitForRows(run, 'SELECT device FROM good', 1), [{ device: 'b' }]);
+    const [dead] = await waitFor('a dead letter', () => (run.deadLetters().length > 0 ? run.deadLetters() : undefined));
+    assert.equal(dead?.reason, 'invalid: /at must match format "date-time"');
+  });
+
+  it('refuses, before anything runs, a schema that does not compile or uses a remote $ref', () => {
+    for (const bad of [{ type: 'nonsense' }, { $ref: 'https://example.com/schema.json' }]) {
+      const result = checkFlow(
+        flowOf('mqtt://127.0.0.1:1', [{ id: 'check', type: 'validate', config: { schema: bad } }], []),
+      );
+      assert.equal(result.ok, false, JSON.stringify(bad));
+      assert.match(result.problems[0]?.message ?? '', /^not a usable JSON Schema: /);
+      assert.equal(result.problems[0]?.pointer, '/nodes/0/config/schema');
+    }
+    assert.throws(() => compileUserSchema({ $ref: 'https://example.com/schema.json' }, false), /resolve/i);
+  });
+
+  it('describes errors as path + message', () => {
+    const validate = compileUserSchema(
+      { type: 'object', required: ['a'], additionalProperties: false, properties: { a: { type: 'integer' } } },
+      true,
+    );
+    assert.equal(validate({ a: 1.5, b: 2 }), false);
+    assert.deepEqual(describeSchemaErrors(validate.errors), [
+      { path: '/b', message: 'is not allowed' },
+      { path: '/a', message: 'must be integer' },
+    ]);
+    assert.equal(validate({}), false);
+    assert.deepEqual(describeSchemaErrors(validate.errors), [{ path: '/a', message: 'is required' }]);
+    assert.equal(compileUserSchema({ type: 'string' }, false)(5), false);
+    const root = compileUserSchema({ type: 'string' }, false);
+    root(5);
+    assert.deepEqual(describeSchemaErrors(root.errors), [{ path: '/', message: 'must be string' }]);
+  });
+});
