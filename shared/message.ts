@@ -1,3 +1,13 @@
+/**
+ * Tracks the work a received QoS 1/2 message caused; the broker is acknowledged when it is done.
+ * A node that keeps a message beyond its synchronous `onInput` (a batch, a pending evaluation, a
+ * request) calls `hold()` when it takes it and `release()` once that work committed or failed.
+ */
+export interface DeliveryHandle {
+  hold(): void;
+  release(): void;
+}
+
 /** The message that travels between nodes. Nodes never mutate one; they make a new one. */
 export interface FlowMessage {
   /** Unique within a run of the engine: `<run>-<seq>`. */
@@ -19,6 +29,8 @@ export interface FlowMessage {
   readonly receivedAt: number;
   /** Monotonic receive time (ms since the engine started); immune to clock jumps. */
   readonly receivedMono: number;
+  /** Present for QoS 1/2 messages from a broker: the acknowledgement waits for it. */
+  readonly delivery: DeliveryHandle | undefined;
   /** Validation errors attached by a `validate` node. */
   readonly errors?: readonly { readonly path: string; readonly message: string }[];
 }

@@ -241,7 +241,9 @@ export class FlowEngine {
       deadLetter: (message, reason) => {
         counters.errors++;
         const full = 'id' in message ? message : undefined;
+        message.delivery?.hold();
         this.store.addDeadLetter({
+          delivery: message.delivery,
           at: Date.now(),
           seq: message.seq,
           flow: this.flowName ?? '',

@@ -4,6 +4,8 @@ import { connect, type IClientOptions, type IPublishPacket, type MqttClient } fr
 import type { FlowConnection } from '../../../shared/flow/flowDocument.js';
 import { matchTopic, type TopicFilter } from '../../../shared/topicFilter.js';
 import type { Logger } from '../logger.js';
+import type { Delivery } from '../runtime/delivery.js';
+import { AckAfterCommit } from './ackAfterCommit.js';
 import { EmbeddedBroker } from './embeddedBroker.js';
 
 export type MessageHandler = (
@@ -11,6 +13,7 @@ export type MessageHandler = (
   payload: Buffer,
   packet: IPublishPacket,
   params: Record<string, string>,
+  delivery: Delivery | undefined,
 ) => void;
 
 export type ConnectionState = 'connecting' | 'connected' | 'reconnecting' | 'closed';
@@ -23,6 +26,8 @@ export interface ConnectionStatus {
   readonly lastError: string | undefined;
   readonly users: number;
   readonly subscriptions: number;
+  /** QoS 1/2 messages received whose work is not done yet (so not acknowledged). */
+  readonly unacknowledged: number;
 }
 
 interface Route {
@@ -59,6 +64,7 @@ export class SharedConnection {
   private readonly brokerFilters = new Map<string, BrokerFilter>();
   private nextSubscriptionId = 1;
   private readonly useIdentifiers: boolean;
+  private readonly acks: AckAfterCommit;
 
   constructor(
     readonly id: string,
@@ -69,6 +75,7 @@ export class SharedConnection {
   ) {
     this.client = connect(url, { ...options, reconnectPeriod: reconnectDelay(0) });
     this.useIdentifiers = options.protocolVersion === 5;
+    this.acks = new AckAfterCommit(this.client);
     this.client.on('connect', (connack) => {
       if (this.useIdentifiers && connack.properties?.subscriptionIdentifiersAvailable === false) {
         this.log.warn(
@@ -110,6 +117,7 @@ export class SharedConnection {
    */
   private route(topic: string, payload: Buffer, packet: IPublishPacket): void {
     const ids = packet.properties?.subscriptionIdentifier;
+    const delivery = this.acks.track(packet);
     const routes = this.routes;
     for (let i = 0; i < routes.length; i++) {
       const route = routes[i] as Route;
@@ -118,8 +126,10 @@ export class SharedConnection {
         if (id === undefined || (typeof ids === 'number' ? ids !== id : !ids.includes(id))) continue;
       }
       const params = matchTopic(route.filter, topic);
-      if (params !== undefined) route.handler(topic, payload, packet, params);
+      if (params !== undefined) route.handler(topic, payload, packet, params, delivery);
     }
+    // The router's own hold: with no node holding it, the message is acknowledged now.
+    delivery?.release();
   }
 
   /** Starts routing matching messages to `handler`; returns the function that stops it. */
@@ -181,6 +191,7 @@ export class SharedConnection {
       lastError: this.lastError,
       users: this.users,
       subscriptions: this.brokerFilters.size,
+      unacknowledged: this.acks.unacknowledged,
     };
   }
 

@@ -25,6 +25,7 @@ export const filterNode = implement({
       if (error !== undefined) ctx.deadLetter(message, `filter failed: ${describeJsonataError(error)}`);
       else if (isTruthy(value)) match(message);
       else otherwise(message);
+      message.delivery?.release();
     });
     // One evaluation at a time, as in transform: the time limit must measure this predicate only.
     let previous: Promise<unknown> = Promise.resolve();
@@ -37,6 +38,7 @@ export const filterNode = implement({
         }
         const work = previous.then(() => predicate.evaluate(message.payload, bindingsFor(message)));
         previous = work.catch(() => undefined);
+        message.delivery?.hold();
         results.push(message, work);
       },
       pending: () => results.size,

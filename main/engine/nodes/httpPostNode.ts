@@ -56,6 +56,7 @@ export const httpPostNode = implement({
         const message = queue[head++] as FlowMessage;
         inFlight++;
         void send(message).finally(() => {
+          message.delivery?.release();
           inFlight--;
           pump();
         });
@@ -75,6 +76,7 @@ export const httpPostNode = implement({
           ctx.deadLetter(message, `http-post: ${maxQueue} messages already waiting to be sent`);
           return;
         }
+        message.delivery?.hold();
         queue.push(message);
         pump();
       },

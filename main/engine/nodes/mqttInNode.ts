@@ -14,11 +14,11 @@ export const mqttInNode = implement({
     let connection: ResolvedConnection | undefined;
     let unsubscribe: (() => void) | undefined;
 
-    const onMessage: MessageHandler = (topic, raw, packet, params) => {
+    const onMessage: MessageHandler = (topic, raw, packet, params, delivery) => {
       counters.in++;
       if (raw.length > maxPayloadBytes) {
         ctx.deadLetter(
-          { topic, raw, qos: packet.qos, seq: undefined },
+          { topic, raw, qos: packet.qos, seq: undefined, delivery },
           `payload of ${raw.length} bytes is over maxPayloadBytes (${maxPayloadBytes})`,
         );
         return;
@@ -28,7 +28,7 @@ export const mqttInNode = implement({
         payload = decodePayload(raw, decoding, maxDepth);
       } catch (error) {
         const reason = error instanceof PayloadError ? error.message : `cannot decode payload: ${errorMessage(error)}`;
-        ctx.deadLetter({ topic, raw, qos: packet.qos, seq: undefined }, reason);
+        ctx.deadLetter({ topic, raw, qos: packet.qos, seq: undefined, delivery }, reason);
         return;
       }
       out(
@@ -40,6 +40,7 @@ export const mqttInNode = implement({
           retain: packet.retain,
           properties: packet.properties as Record<string, unknown> | undefined,
           params,
+          delivery,
         }),
       );
     };

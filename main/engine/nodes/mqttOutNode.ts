@@ -41,10 +41,12 @@ export const mqttOutNode = implement({
         }
         const topic = fillTopicTemplate(template, message);
         inFlight++;
+        message.delivery?.hold();
         shared.client.publish(topic, encodePayload(message.payload, encoding), { qos, retain }, (error) => {
           inFlight--;
           if (error) ctx.deadLetter(message, `mqtt-out: publish to ${topic} failed: ${error.message}`);
           else counters.out++;
+          message.delivery?.release();
           if (inFlight === 0) onIdle?.();
         });
       },

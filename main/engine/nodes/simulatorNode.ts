@@ -42,6 +42,7 @@ export const simulatorNode = implement({
           retain: m.retain,
           properties: undefined,
           params: {},
+          delivery: undefined,
         }),
       );
     };

@@ -159,16 +159,23 @@ function createSink(ctx: NodeContext<Config>) {
   let insert: Database.Statement | undefined;
   let writeAll: ((items: Pending[]) => void) | undefined;
 
+  /** Commits, then lets go of each message: its delivery can be acknowledged now. */
+  const commit = (items: Pending[]): void => {
+    (writeAll as (items: Pending[]) => void)(items);
+    ctx.counters.out += items.length;
+    for (const item of items) item.message.delivery?.release();
+  };
   const writer = new BatchWriter<Pending>(ctx.config.batchSize, (items) => {
     try {
-      (writeAll as (items: Pending[]) => void)(items);
+      commit(items);
     } catch {
       // One bad row must not sink its batch: write the messages one by one, dead-letter the failures.
       for (const item of items) {
         try {
-          (writeAll as (items: Pending[]) => void)([item]);
+          commit([item]);
         } catch (error) {
           ctx.deadLetter(item.message, `sqlite-sink "${ctx.config.table}": ${errorMessage(error)}`);
+          item.message.delivery?.release();
         }
       }
     }
@@ -181,12 +188,13 @@ function createSink(ctx: NodeContext<Config>) {
       insert = statement;
       writeAll = db.transaction((items: Pending[]) => {
         for (const item of items) for (const row of item.rows) statement.run(row);
-        ctx.counters.out += items.length;
       });
     },
     onInput(message: FlowMessage) {
       if (!insert) throw new Error('sqlite-sink is not started');
-      writer.add({ message, rows: layout.rows(message) });
+      const rows = layout.rows(message);
+      message.delivery?.hold();
+      writer.add({ message, rows });
     },
     pending: () => writer.pending,
     stop() {

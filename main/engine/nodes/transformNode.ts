@@ -25,6 +25,7 @@ export const transformNode = implement({
       else if (value !== undefined) out({ ...message, payload: value });
       else if (whenEmpty === 'dead-letter') ctx.deadLetter(message, 'transform yielded nothing');
       else ctx.counters.dropped++;
+      message.delivery?.release();
     });
     // One evaluation at a time: evaluations are CPU-bound and JSONata's time limit runs from the
     // start of each, so a burst evaluated at once made every one wait for the others and fail as an
@@ -39,6 +40,7 @@ export const transformNode = implement({
         }
         const work = previous.then(() => expression.evaluate(message.payload, bindingsFor(message)));
         previous = work.catch(() => undefined);
+        message.delivery?.hold();
         results.push(message, work);
       },
       pending: () => results.size,

@@ -1,5 +1,5 @@
 import type { Static, TObject } from '@sinclair/typebox';
-import type { FlowMessage } from '../../../shared/message.js';
+import type { DeliveryHandle, FlowMessage } from '../../../shared/message.js';
 import type { NodeSpec } from '../../../shared/nodes/nodeSpec.js';
 import type { Logger } from '../logger.js';
 import type { ConnectionManager, ResolvedConnection } from '../mqtt/connectionManager.js';
@@ -21,6 +21,7 @@ export interface RawInput {
   readonly raw: Uint8Array | undefined;
   readonly qos: number | undefined;
   readonly seq: number | undefined;
+  readonly delivery: DeliveryHandle | undefined;
 }
 
 export interface DebugEvent {
@@ -38,7 +39,7 @@ export interface EngineServices {
   connection(id: string): ResolvedConnection;
   /** Stamps a new message with the next sequence number, an id and receive times. */
   newMessage(
-    fields: Pick<FlowMessage, 'topic' | 'payload' | 'raw' | 'qos' | 'retain' | 'properties' | 'params'>,
+    fields: Pick<FlowMessage, 'topic' | 'payload' | 'raw' | 'qos' | 'retain' | 'properties' | 'params' | 'delivery'>,
   ): FlowMessage;
   debug(event: DebugEvent): void;
 }
@@ -54,7 +55,10 @@ export interface NodeContext<C> {
   readonly services: EngineServices;
   /** The sender for an output port; stays valid across redeploys that rewire it. */
   output(port: string): Output;
-  /** Records a message that cannot succeed, with its reason, and counts an error. */
+  /**
+   * Records a message that cannot succeed, with its reason, and counts an error. The message's
+   * delivery is held until the dead letter is committed.
+   */
   deadLetter(message: FlowMessage | RawInput, reason: string): void;
 }
 

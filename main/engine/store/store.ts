@@ -1,6 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
+import type { DeliveryHandle } from '../../../shared/message.js';
 import type { Logger } from '../logger.js';
 import { BatchWriter } from './batchWriter.js';
 
@@ -37,6 +38,8 @@ export interface DeadLetter {
   readonly topic: string | undefined;
   readonly qos: number | undefined;
   readonly payload: Uint8Array | undefined;
+  /** Released once the dead letter is committed (the broker is acknowledged then). */
+  readonly delivery?: DeliveryHandle | undefined;
 }
 
 /** The workspace's SQLite file: WAL, a busy timeout, versioned migrations. */
@@ -82,8 +85,11 @@ export class Store {
       try {
         insertAll(items);
       } catch (error) {
+        // Not released: their messages stay unacknowledged, so the broker redelivers them.
         this.log.error({ err: error, count: items.length }, 'could not record dead letters');
+        return;
       }
+      for (const d of items) d.delivery?.release();
     });
   }
 
@@ -111,7 +117,7 @@ export class Store {
   addDeadLetter(deadLetter: DeadLetter): void {
     if (this.closed) {
       // Work that outlived its stop time limit: the store is gone, so the log is the only trace.
-      const { payload, ...rest } = deadLetter;
+      const { payload, delivery: _delivery, ...rest } = deadLetter;
       this.log.error(
         { ...rest, payloadBase64: payload ? Buffer.from(payload).toString('base64') : undefined },
         'dead letter after the store closed (not stored)',

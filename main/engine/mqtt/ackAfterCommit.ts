@@ -1,0 +1,89 @@
+import type { IPublishPacket, MqttClient, Packet } from 'mqtt';
+import { Delivery } from '../runtime/delivery.js';
+
+/**
+ * Makes an mqtt.js client acknowledge QoS 1/2 messages only when the work they caused is done,
+ * while it goes on reading the next packets.
+ *
+ * Why an adapter: mqtt.js handles one incoming packet at a time and parses the next only after
+ * `handleMessage`'s callback; the callback also sends the PUBACK. Holding it until a batch
+ * commits would stall reading (one message per batch, and brokers cap unacknowledged messages at
+ * 20 by default). mqtt.js 5 skips the PUBACK/PUBCOMP when that callback gets an error, yet still
+ * moves on to the next packet; this adapter answers with such a marker at once and sends the
+ * acknowledgement itself later. Acknowledgements leave in the order the messages arrived (MQTT
+ * 4.6). One that belongs to an earlier connection is dropped: the broker redelivers that message
+ * on the new connection, and a PUBACK with an old id could acknowledge another message.
+ * test/main/engine/mqtt/ackAfterCommit.test.ts pins this behaviour of mqtt.js.
+ */
+export class AckAfterCommit {
+  private readonly pending: { readonly packet: IPublishPacket; readonly generation: number; done: boolean }[] = [];
+  private head = 0;
+  private generation = 0;
+  private acknowledged = 0;
+
+  constructor(private readonly client: MqttClient) {
+    const deferred = new DeferredAck();
+    client.handleMessage = (packet, callback) => {
+      callback(packet.qos > 0 ? deferred : undefined);
+    };
+    client.on('connect', () => {
+      this.generation++;
+    });
+  }
+
+  /** A delivery for a received packet; `undefined` for QoS 0, which needs no acknowledgement. */
+  track(packet: IPublishPacket): Delivery | undefined {
+    if (packet.qos === 0) return undefined;
+    const entry = { packet, generation: this.generation, done: false };
+    this.pending.push(entry);
+    return new Delivery(() => {
+      entry.done = true;
+      this.flush();
+    });
+  }
+
+  /** Messages received and not yet acknowledged. */
+  get unacknowledged(): number {
+    return this.pending.length - this.head;
+  }
+
+  get acknowledgedCount(): number {
+    return this.acknowledged;
+  }
+
+  private flush(): void {
+    const pending = this.pending;
+    while (this.head < pending.length && (pending[this.head] as { done: boolean }).done) {
+      const { packet, generation } = pending[this.head++] as { packet: IPublishPacket; generation: number };
+      if (generation === this.generation && this.client.connected) this.acknowledge(packet);
+    }
+    if (this.head > 1024 && this.head * 2 > pending.length) {
+      pending.splice(0, this.head);
+      this.head = 0;
+    }
+  }
+
+  private acknowledge(packet: IPublishPacket): void {
+    const messageId = packet.messageId as number;
+    const send = (this.client as unknown as { _sendPacket(packet: Packet, cb?: () => void): void })._sendPacket.bind(
+      this.client,
+    );
+    this.acknowledged++;
+    if (packet.qos === 1) {
+      send({ cmd: 'puback', messageId } as Packet);
+      return;
+    }
+    // QoS 2: mqtt.js calls handleMessage at PUBREL; completing it is what its callback would do.
+    const internals = this.client as unknown as { _releaseIncomingQoS2Publish(id: number): void };
+    this.client.incomingStore.del(packet, () => undefined);
+    internals._releaseIncomingQoS2Publish(messageId);
+    send({ cmd: 'pubcomp', messageId } as Packet);
+  }
+}
+
+/** The marker handed to mqtt.js: "do not acknowledge now, go on reading". */
+class DeferredAck extends Error {
+  constructor() {
+    super('acknowledgement deferred until the message is committed');
+  }
+}

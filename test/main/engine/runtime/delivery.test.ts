@@ -1,0 +1,95 @@
+import assert from 'node:assert/strict';
+import { createServer, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { after, before, describe, it } from 'node:test';
+import type { MqttClient } from 'mqtt';
+import { Delivery } from '../../../../main/engine/runtime/delivery.js';
+import { flowOf, startEngine, testClient } from '../../../helpers/engineHarness.js';
+import { startMosquitto, type Mosquitto } from '../../../helpers/mosquitto.js';
+import { waitFor } from '../../../helpers/waitFor.js';
+
+describe('Delivery', () => {
+  it('is done once every hold is released, exactly once', () => {
+    let done = 0;
+    const d = new Delivery(() => done++);
+    d.hold();
+    d.hold();
+    d.release(); // the creator's hold
+    d.release();
+    assert.equal(done, 0);
+    d.release();
+    assert.equal(done, 1);
+    assert.ok(d.done);
+    assert.throws(() => d.release(), /released more often than held/);
+    assert.throws(() => d.hold(), /cannot be held again/);
+    assert.equal(done, 1);
+  });
+});
+
+describe('acknowledgement waits for the work a message caused (real Mosquitto)', () => {
+  let broker: Mosquitto;
+  let client: MqttClient;
+  before(async () => {
+    broker = await startMosquitto();
+    client = await testClient(broker.url);
+  });
+  after(async () => {
+    await client?.endAsync();
+    await broker?.stop();
+  });
+
+  it('keeps a QoS 1 message unacknowledged while its POST is pending, and acknowledges it after', async (t) => {
+    const waiting: ServerResponse[] = [];
+    const server = createServer((req, res) => {
+      req.resume();
+      waiting.push(res);
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    t.after(() => new Promise((resolve) => server.close(resolve)));
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
+    const harness = await startEngine(
+      flowOf(
+        broker.url,
+        [
+          { id: 'in', type: 'mqtt-in', config: { connection: 'broker', topic: 'ack/+', qos: 1 } },
+          { id: 'db', type: 'sqlite-sink', config: { table: 'acked' } },
+          { id: 'post', type: 'http-post', config: { url, timeoutMs: 10_000 } },
+        ],
+        [
+          ['in', 'out', 'db'],
+          ['in', 'out', 'post'],
+        ],
+      ),
+    );
+    t.after(() => harness.stop());
+    const connection = () => harness.engine.status().connections[0];
+    await waitFor('subscribed', () => connection()?.subscriptions === 1 && connection()?.state === 'connected');
+
+    await client.publishAsync('ack/1', '{"n":1}', { qos: 1 });
+    await waitFor('the POST to arrive', () => waiting.length === 1);
+    await waitFor('the row to commit', () => harness.rows('SELECT * FROM acked').length === 1);
+    assert.equal(connection()?.unacknowledged, 1, 'committed to SQLite, but the POST is not done');
+
+    waiting[0]?.writeHead(204).end();
+    await waitFor('the acknowledgement', () => connection()?.unacknowledged === 0);
+  });
+
+  it('acknowledges a message that became a dead letter once the dead letter is committed', async (t) => {
+    const harness = await startEngine(
+      flowOf(
+        broker.url,
+        [
+          { id: 'in', type: 'mqtt-in', config: { connection: 'broker', topic: 'dl/+', qos: 1, decoding: 'json' } },
+          { id: 'db', type: 'sqlite-sink', config: { table: 'dl' } },
+        ],
+        [['in', 'out', 'db']],
+      ),
+    );
+    t.after(() => harness.stop());
+    const connection = () => harness.engine.status().connections[0];
+    await waitFor('subscribed', () => connection()?.subscriptions === 1 && connection()?.state === 'connected');
+    await client.publishAsync('dl/1', '{not json', { qos: 1 });
+    await waitFor('the dead letter', () => harness.rows('SELECT * FROM tf_dead_letters').length === 1);
+    await waitFor('the acknowledgement', () => connection()?.unacknowledged === 0);
+  });
+});
