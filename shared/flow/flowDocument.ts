@@ -49,7 +49,20 @@ export const ConnectionSchema = Type.Object(
     ),
     protocolVersion: Type.Optional(IntegerEnum([4, 5], { default: 5, description: '4 = MQTT 3.1.1, 5 = MQTT 5.' })),
     clientId: Type.Optional(Type.String({ maxLength: 128 })),
-    clean: Type.Optional(Type.Boolean({ default: true, description: 'Start a clean session.' })),
+    clean: Type.Optional(
+      Type.Boolean({
+        default: true,
+        description:
+          'Start a clean session. With false (and a fixed clientId) the broker keeps the subscriptions and queues QoS 1/2 messages while the engine is away.',
+      }),
+    ),
+    sessionExpiry: Type.Optional(
+      Type.Integer({
+        minimum: 0,
+        maximum: 4294967295,
+        description: 'MQTT 5: seconds the broker keeps the session after a disconnect (use with clean: false).',
+      }),
+    ),
     keepalive: Type.Optional(Type.Integer({ minimum: 1, maximum: 65535, default: 30, description: 'Seconds.' })),
     username: Type.Optional(Type.String()),
     password: Type.Optional(Type.String({ secret: true, description: 'A reference such as ${env:MQTT_PASSWORD}.' })),

@@ -123,6 +123,9 @@ function checkConnections(connections: readonly FlowConnection[], problems: Flow
     const at = `/connections/${i}`;
     if (ids.has(c.id)) problems.push(error(`${at}/id`, `duplicate connection id "${c.id}"`));
     ids.add(c.id);
+    if (c.clean === false && !c.clientId) {
+      problems.push(error(`${at}/clientId`, 'is required with "clean": false, or the session could never be resumed'));
+    }
     if (c.url === undefined && c.embedded === undefined) {
       problems.push(error(at, 'needs either "url" (an external broker) or "embedded" (the built-in broker)'));
     } else if (c.url !== undefined && c.embedded !== undefined) {

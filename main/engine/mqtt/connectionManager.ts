@@ -132,8 +132,12 @@ export class SharedConnection {
     delivery?.release();
   }
 
-  /** Starts routing matching messages to `handler`; returns the function that stops it. */
-  subscribe(filter: TopicFilter, qos: 0 | 1 | 2, handler: MessageHandler): () => void {
+  /**
+   * Starts routing matching messages to `handler`; returns the function that stops it. Stopping
+   * with `keepAtBroker` leaves the broker's subscription in place: on shutdown, a persistent
+   * session must keep it so the broker queues what arrives while the engine is away.
+   */
+  subscribe(filter: TopicFilter, qos: 0 | 1 | 2, handler: MessageHandler): (keepAtBroker?: boolean) => void {
     const route: Route = { filter, handler };
     this.routes = [...this.routes, route];
     let entry = this.brokerFilters.get(filter.mqtt);
@@ -158,7 +162,7 @@ export class SharedConnection {
       });
     }
     let active = true;
-    return () => {
+    return (keepAtBroker = false) => {
       if (!active) return;
       active = false;
       this.routes = this.routes.filter((r) => r !== route);
@@ -166,7 +170,7 @@ export class SharedConnection {
       if (!entry) return;
       if (--entry.count > 0) return;
       this.brokerFilters.delete(filter.mqtt);
-      if (this.state !== 'closed') {
+      if (this.state !== 'closed' && !keepAtBroker) {
         this.client.unsubscribe(filter.mqtt, (error) => {
           if (error)
             this.log.warn({ connection: this.id, filter: filter.mqtt, error: error.message }, 'unsubscribe failed');
@@ -271,6 +275,9 @@ export class ConnectionManager {
       keepalive: connection.keepalive ?? 30,
       connectTimeout: 10_000,
       resubscribe: true,
+      ...(connection.sessionExpiry !== undefined && !connection.embedded && (connection.protocolVersion ?? 5) === 5
+        ? { properties: { sessionExpiryInterval: connection.sessionExpiry } }
+        : {}),
       ...(connection.username !== undefined ? { username: connection.username } : {}),
       ...(connection.password !== undefined ? { password: connection.password } : {}),
     };

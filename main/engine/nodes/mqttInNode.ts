@@ -12,7 +12,7 @@ export const mqttInNode = implement({
     const out = ctx.output('out');
     const { services, counters } = ctx;
     let connection: ResolvedConnection | undefined;
-    let unsubscribe: (() => void) | undefined;
+    let unsubscribe: ((keepAtBroker?: boolean) => void) | undefined;
 
     const onMessage: MessageHandler = (topic, raw, packet, params, delivery) => {
       counters.in++;
@@ -51,8 +51,8 @@ export const mqttInNode = implement({
         const shared = await services.connections.acquire(connection);
         unsubscribe = shared.subscribe(filter, qos, onMessage);
       },
-      async stop() {
-        unsubscribe?.();
+      async stop(reason) {
+        unsubscribe?.(reason === 'shutdown');
         unsubscribe = undefined;
         if (connection) await services.connections.release(connection);
         connection = undefined;

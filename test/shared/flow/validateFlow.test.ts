@@ -144,6 +144,8 @@ describe('validateFlowDocument', () => {
     const flow = baseFlow();
     flow['connections'] = [{ id: 'broker' }];
     expectProblem(flow, '/connections/0', /needs either "url".*or "embedded"/);
+    flow['connections'] = [{ id: 'broker', url: 'mqtt://h:1883', clean: false }];
+    expectProblem(flow, '/connections/0/clientId', /required with "clean": false/);
     flow['connections'] = [{ id: 'broker', url: 'http://h:1883' }];
     expectProblem(flow, '/connections/0/url', /must start with mqtt:\/\/, mqtts:\/\/, ws:\/\/ or wss:\/\//);
   });

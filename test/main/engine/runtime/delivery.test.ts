@@ -74,6 +74,35 @@ describe('acknowledgement waits for the work a message caused (real Mosquitto)',
     await waitFor('the acknowledgement', () => connection()?.unacknowledged === 0);
   });
 
+  it('receives, after a restart, what was published while a persistent session was away', async (t) => {
+    const flow = (clientId: string) => ({
+      format: 'topicflow/flow@1',
+      name: 'persistent',
+      connections: [{ id: 'broker', url: broker.url, clientId, clean: false, sessionExpiry: 600 }],
+      nodes: [
+        { id: 'in', type: 'mqtt-in', config: { connection: 'broker', topic: 'away/+', qos: 1 } },
+        { id: 'db', type: 'sqlite-sink', config: { table: 'away' } },
+      ],
+      edges: [{ id: 'e', from: { node: 'in', port: 'out' }, to: { node: 'db', port: 'in' } }],
+    });
+    const clientId = `tf-persistent-${process.pid}`;
+    const first = await startEngine(flow(clientId));
+    const subscribed = () => first.engine.status().connections[0]?.state === 'connected';
+    await waitFor('first run connected', subscribed);
+    await new Promise((resolve) => setTimeout(resolve, 200)); // SUBACK
+    await first.stop();
+
+    for (const n of [1, 2, 3]) await client.publishAsync(`away/${n}`, `{"n":${n}}`, { qos: 1 });
+
+    const second = await startEngine(flow(clientId));
+    t.after(() => second.stop());
+    await waitFor('the three queued messages', () => second.rows('SELECT * FROM away').length === 3);
+    assert.deepEqual(
+      second.rows<{ topic: string }>('SELECT topic FROM away ORDER BY id').map((r) => r.topic),
+      ['away/1', 'away/2', 'away/3'],
+    );
+  });
+
   it('acknowledges a message that became a dead letter once the dead letter is committed', async (t) => {
     const harness = await startEngine(
       flowOf(
