@@ -63,6 +63,15 @@ export const ConnectionSchema = Type.Object(
         description: 'MQTT 5: seconds the broker keeps the session after a disconnect (use with clean: false).',
       }),
     ),
+    receiveMaximum: Type.Optional(
+      Type.Integer({
+        minimum: 1,
+        maximum: 65535,
+        default: 1000,
+        description:
+          'MQTT 5: QoS 1/2 messages the broker may send before the engine acknowledges them. Acknowledgements wait for commits, so this bounds what is in memory and is the backpressure on the broker.',
+      }),
+    ),
     keepalive: Type.Optional(Type.Integer({ minimum: 1, maximum: 65535, default: 30, description: 'Seconds.' })),
     username: Type.Optional(Type.String()),
     password: Type.Optional(Type.String({ secret: true, description: 'A reference such as ${env:MQTT_PASSWORD}.' })),

@@ -275,8 +275,13 @@ export class ConnectionManager {
       keepalive: connection.keepalive ?? 30,
       connectTimeout: 10_000,
       resubscribe: true,
-      ...(connection.sessionExpiry !== undefined && !connection.embedded && (connection.protocolVersion ?? 5) === 5
-        ? { properties: { sessionExpiryInterval: connection.sessionExpiry } }
+      ...(!connection.embedded && (connection.protocolVersion ?? 5) === 5
+        ? {
+            properties: {
+              receiveMaximum: connection.receiveMaximum ?? 1000,
+              ...(connection.sessionExpiry !== undefined ? { sessionExpiryInterval: connection.sessionExpiry } : {}),
+            },
+          }
         : {}),
       ...(connection.username !== undefined ? { username: connection.username } : {}),
       ...(connection.password !== undefined ? { password: connection.password } : {}),

@@ -72,7 +72,11 @@ export function benchFlow(options: {
   for (let p = 0; p < options.pipelines; p++) {
     const filter = options.pipelines > 1 ? `p${p}/fleet/{device}/telemetry` : 'fleet/{device}/telemetry';
     nodes.push(
-      { id: `in${p}`, type: 'mqtt-in', config: { connection: 'bench', topic: filter, qos: options.qos, decoding: 'json' } },
+      {
+        id: `in${p}`,
+        type: 'mqtt-in',
+        config: { connection: 'bench', topic: filter, qos: options.qos, decoding: 'json' },
+      },
       { id: `check${p}`, type: 'validate', config: { schema: SCHEMA } },
       { id: `shape${p}`, type: 'transform', config: { expression: EXPRESSION } },
       { id: `store${p}`, type: 'sqlite-sink', config: { table: TABLE, columns: COLUMNS } },

@@ -33,10 +33,16 @@ const onConfirm = (error?: Error): void => {
 };
 const publish = (i: number): void => {
   if (i === 0) firstAt = Date.now();
-  if (options.qos === 0) client.publish(topicFor(i, options.topics, options.prefixes), payloadFor(i, options.topics, pad), { qos: 0 });
+  if (options.qos === 0)
+    client.publish(topicFor(i, options.topics, options.prefixes), payloadFor(i, options.topics, pad), { qos: 0 });
   else {
     outstanding++;
-    client.publish(topicFor(i, options.topics, options.prefixes), payloadFor(i, options.topics, pad), { qos: 1 }, onConfirm);
+    client.publish(
+      topicFor(i, options.topics, options.prefixes),
+      payloadFor(i, options.topics, pad),
+      { qos: 1 },
+      onConfirm,
+    );
   }
 };
 const waitBelow = async (limit: number): Promise<void> => {
