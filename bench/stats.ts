@@ -23,6 +23,19 @@ export function spread(values: readonly number[]): Spread {
   return { median: median(values), min: Math.min(...values), max: Math.max(...values) };
 }
 
+/**
+ * The lowest y in each whole unit of x: RSS sampled under load swings with every major GC, and
+ * its floor is what survives collections, so a growing floor is what a leak looks like.
+ */
+export function floorPerUnit(points: readonly { x: number; y: number }[]): { x: number; y: number }[] {
+  const floors = new Map<number, number>();
+  for (const p of points) {
+    const unit = Math.floor(p.x);
+    floors.set(unit, Math.min(floors.get(unit) ?? Infinity, p.y));
+  }
+  return [...floors].map(([x, y]) => ({ x, y }));
+}
+
 /** Least-squares slope of y over x. */
 export function slope(points: readonly { x: number; y: number }[]): number {
   const n = points.length;
