@@ -4,11 +4,9 @@ import { join } from 'node:path';
 import type { FlowDocument } from '../../shared/flow/flowDocument.js';
 import { validateFlowDocument } from '../../shared/flow/validateFlow.js';
 import { STORE_FILE } from '../../main/engine/store/store.js';
-import { after, before } from 'node:test';
-import type { MqttClient } from 'mqtt';
-import { testClient } from '../helpers/engineHarness.js';
-import { startMosquitto, type Mosquitto } from '../helpers/mosquitto.js';
-import { repoRoot, tempDir } from '../helpers/paths.js';
+import { repoRoot } from '../helpers/paths.js';
+
+export { brokerFixture } from '../helpers/brokerFixture.js';
 
 /** An example flow from flows/, validated, with config defaults filled in. */
 export function exampleFlow(name: string): FlowDocument {
@@ -27,29 +25,4 @@ export interface DeadLetterRow {
   reason: string;
   topic: string;
   payload: Buffer;
-}
-
-/** A Mosquitto, a test client on it and a temp dir for the calling suite (registers before/after). */
-export function brokerFixture(): { readonly broker: Mosquitto; readonly client: MqttClient; readonly dir: string } {
-  const tmp = tempDir();
-  let broker: Mosquitto | undefined;
-  let client: MqttClient | undefined;
-  before(async () => {
-    broker = await startMosquitto();
-    client = await testClient(broker.url);
-  });
-  after(async () => {
-    await client?.endAsync();
-    await broker?.stop();
-    tmp.cleanup();
-  });
-  return {
-    get broker() {
-      return broker as Mosquitto;
-    },
-    get client() {
-      return client as MqttClient;
-    },
-    dir: tmp.path,
-  };
 }

@@ -1,11 +1,10 @@
 import assert from 'node:assert/strict';
 import { createServer, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { after, before, describe, it } from 'node:test';
-import type { MqttClient } from 'mqtt';
+import { describe, it } from 'node:test';
 import { Delivery } from '../../../../main/engine/runtime/delivery.js';
-import { flowOf, startEngine, testClient } from '../../../helpers/engineHarness.js';
-import { startMosquitto, type Mosquitto } from '../../../helpers/mosquitto.js';
+import { brokerFixture } from '../../../helpers/brokerFixture.js';
+import { flowOf, startEngine } from '../../../helpers/engineHarness.js';
 import { waitFor } from '../../../helpers/waitFor.js';
 
 describe('Delivery', () => {
@@ -27,16 +26,7 @@ describe('Delivery', () => {
 });
 
 describe('acknowledgement waits for the work a message caused (real Mosquitto)', () => {
-  let broker: Mosquitto;
-  let client: MqttClient;
-  before(async () => {
-    broker = await startMosquitto();
-    client = await testClient(broker.url);
-  });
-  after(async () => {
-    await client?.endAsync();
-    await broker?.stop();
-  });
+  const fixture = brokerFixture();
 
   it('keeps a QoS 1 message unacknowledged while its POST is pending, and acknowledges it after', async (t) => {
     const waiting: ServerResponse[] = [];
@@ -49,7 +39,7 @@ describe('acknowledgement waits for the work a message caused (real Mosquitto)',
     const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
     const harness = await startEngine(
       flowOf(
-        broker.url,
+        fixture.broker.url,
         [
           { id: 'in', type: 'mqtt-in', config: { connection: 'broker', topic: 'ack/+', qos: 1 } },
           { id: 'db', type: 'sqlite-sink', config: { table: 'acked' } },
@@ -65,7 +55,7 @@ describe('acknowledgement waits for the work a message caused (real Mosquitto)',
     const connection = () => harness.engine.status().connections[0];
     await waitFor('subscribed', () => connection()?.subscriptions === 1 && connection()?.state === 'connected');
 
-    await client.publishAsync('ack/1', '{"n":1}', { qos: 1 });
+    await fixture.client.publishAsync('ack/1', '{"n":1}', { qos: 1 });
     await waitFor('the POST to arrive', () => waiting.length === 1);
     await waitFor('the row to commit', () => harness.rows('SELECT * FROM acked').length === 1);
     assert.equal(connection()?.unacknowledged, 1, 'committed to SQLite, but the POST is not done');
@@ -78,7 +68,7 @@ describe('acknowledgement waits for the work a message caused (real Mosquitto)',
     const flow = (clientId: string) => ({
       format: 'topicflow/flow@1',
       name: 'persistent',
-      connections: [{ id: 'broker', url: broker.url, clientId, clean: false, sessionExpiry: 600 }],
+      connections: [{ id: 'broker', url: fixture.broker.url, clientId, clean: false, sessionExpiry: 600 }],
       nodes: [
         { id: 'in', type: 'mqtt-in', config: { connection: 'broker', topic: 'away/+', qos: 1 } },
         { id: 'db', type: 'sqlite-sink', config: { table: 'away' } },
@@ -92,7 +82,7 @@ describe('acknowledgement waits for the work a message caused (real Mosquitto)',
     await new Promise((resolve) => setTimeout(resolve, 200)); // SUBACK
     await first.stop();
 
-    for (const n of [1, 2, 3]) await client.publishAsync(`away/${n}`, `{"n":${n}}`, { qos: 1 });
+    for (const n of [1, 2, 3]) await fixture.client.publishAsync(`away/${n}`, `{"n":${n}}`, { qos: 1 });
 
     const second = await startEngine(flow(clientId));
     t.after(() => second.stop());
@@ -106,7 +96,7 @@ describe('acknowledgement waits for the work a message caused (real Mosquitto)',
   it('acknowledges a message that became a dead letter once the dead letter is committed', async (t) => {
     const harness = await startEngine(
       flowOf(
-        broker.url,
+        fixture.broker.url,
         [
           { id: 'in', type: 'mqtt-in', config: { connection: 'broker', topic: 'dl/+', qos: 1, decoding: 'json' } },
           { id: 'db', type: 'sqlite-sink', config: { table: 'dl' } },
@@ -117,7 +107,7 @@ describe('acknowledgement waits for the work a message caused (real Mosquitto)',
     t.after(() => harness.stop());
     const connection = () => harness.engine.status().connections[0];
     await waitFor('subscribed', () => connection()?.subscriptions === 1 && connection()?.state === 'connected');
-    await client.publishAsync('dl/1', '{not json', { qos: 1 });
+    await fixture.client.publishAsync('dl/1', '{not json', { qos: 1 });
     await waitFor('the dead letter', () => harness.rows('SELECT * FROM tf_dead_letters').length === 1);
     await waitFor('the acknowledgement', () => connection()?.unacknowledged === 0);
   });
