@@ -53,27 +53,48 @@ export class AckAfterCommit {
 
   private flush(): void {
     const pending = this.pending;
+    const pubacks: number[] = [];
     while (this.head < pending.length && (pending[this.head] as { done: boolean }).done) {
       const { packet, generation } = pending[this.head++] as { packet: IPublishPacket; generation: number };
-      if (generation === this.generation && this.client.connected) this.acknowledge(packet);
+      if (generation !== this.generation || !this.client.connected) continue;
+      if (packet.qos === 1) pubacks.push(packet.messageId as number);
+      else this.acknowledgeQoS2(packet);
     }
+    if (pubacks.length > 0) this.writePubacks(pubacks);
     if (this.head > 1024 && this.head * 2 > pending.length) {
       pending.splice(0, this.head);
       this.head = 0;
     }
   }
 
-  private acknowledge(packet: IPublishPacket): void {
+  /**
+   * All PUBACKs that are due, in one write. A PUBACK with reason "success" is the same 4 bytes in
+   * MQTT 3.1.1 and 5 (0x40, length 2, message id). One write per acknowledgement, as mqtt.js does,
+   * costs a few hundred bytes of bookkeeping each while the socket is busy: draining a 200,000
+   * message backlog piled up ~200,000 of them (the broker reads slowly while it sends).
+   */
+  private writePubacks(ids: readonly number[]): void {
+    const stream = this.client.stream;
+    if (!stream || stream.destroyed) return;
+    const bytes = Buffer.allocUnsafe(ids.length * 4);
+    for (let i = 0; i < ids.length; i++) {
+      const id = ids[i] as number;
+      bytes[i * 4] = 0x40;
+      bytes[i * 4 + 1] = 0x02;
+      bytes[i * 4 + 2] = id >> 8;
+      bytes[i * 4 + 3] = id & 0xff;
+    }
+    stream.write(bytes);
+    this.acknowledged += ids.length;
+  }
+
+  private acknowledgeQoS2(packet: IPublishPacket): void {
     const messageId = packet.messageId as number;
     const send = (this.client as unknown as { _sendPacket(packet: Packet, cb?: () => void): void })._sendPacket.bind(
       this.client,
     );
     this.acknowledged++;
-    if (packet.qos === 1) {
-      send({ cmd: 'puback', messageId } as Packet);
-      return;
-    }
-    // QoS 2: mqtt.js calls handleMessage at PUBREL; completing it is what its callback would do.
+    // mqtt.js calls handleMessage at PUBREL; completing it is what its callback would do.
     const internals = this.client as unknown as { _releaseIncomingQoS2Publish(id: number): void };
     this.client.incomingStore.del(packet, () => undefined);
     internals._releaseIncomingQoS2Publish(messageId);
