@@ -1,30 +1,17 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
-import type { MqttClient } from 'mqtt';
+import { describe, it } from 'node:test';
 import { previewPayload } from '../../../../main/engine/nodes/debugNode.js';
 import type { DebugEvent } from '../../../../main/engine/runtime/nodeRuntime.js';
-import { testClient } from '../../../helpers/engineHarness.js';
-import { startMosquitto, type Mosquitto } from '../../../helpers/mosquitto.js';
+import { brokerFixture } from '../../../helpers/brokerFixture.js';
 import { waitFor } from '../../../helpers/waitFor.js';
 import { publishAll, settle, startFlow } from '../engineTestKit.js';
 
-let broker: Mosquitto;
-let client: MqttClient;
-
-before(async () => {
-  broker = await startMosquitto();
-  client = await testClient(broker.url);
-});
-
-after(async () => {
-  await client?.endAsync();
-  await broker?.stop();
-});
+const fixture = brokerFixture();
 
 describe('debug', () => {
   it('sends each message to the engine event stream as a preview, and to the log when asked', async (t) => {
     const run = await startFlow(
-      broker.url,
+      fixture.broker.url,
       [
         { id: 'in-auto', type: 'mqtt-in', config: { connection: 'broker', topic: 'd1/auto/+' } },
         { id: 'in-bin', type: 'mqtt-in', config: { connection: 'broker', topic: 'd1/bin/+', decoding: 'binary' } },
@@ -42,8 +29,8 @@ describe('debug', () => {
     run.engine.events.on('debug', (event: DebugEvent) => events.push(event));
 
     const before = Date.now();
-    await client.publishAsync('d1/auto/a', '{"temperature":21.5,"note":"a fairly long note"}', { qos: 1 });
-    await client.publishAsync('d1/bin/b', Buffer.from([0x01, 0xab, 0xff]), { qos: 1 });
+    await fixture.client.publishAsync('d1/auto/a', '{"temperature":21.5,"note":"a fairly long note"}', { qos: 1 });
+    await fixture.client.publishAsync('d1/bin/b', Buffer.from([0x01, 0xab, 0xff]), { qos: 1 });
     await waitFor('3 debug events', () => events.length >= 3);
     await settle(50);
 
@@ -81,7 +68,7 @@ describe('debug', () => {
 
   it('shows at most maxPerSecond messages a second and counts the rest as dropped', async (t) => {
     const run = await startFlow(
-      broker.url,
+      fixture.broker.url,
       [
         { id: 'in', type: 'mqtt-in', config: { connection: 'broker', topic: 'd2/+' } },
         { id: 'dbg', type: 'debug', config: { maxPerSecond: 5 } },
@@ -94,7 +81,7 @@ describe('debug', () => {
 
     // One burst, well inside one second.
     await publishAll(
-      client,
+      fixture.client,
       'd2/x',
       Array.from({ length: 20 }, (_, n) => String(n)),
     );
@@ -107,7 +94,7 @@ describe('debug', () => {
 
     // A second later the window has moved on: messages show again.
     await settle(1100);
-    await client.publishAsync('d2/x', '"again"', { qos: 1 });
+    await fixture.client.publishAsync('d2/x', '"again"', { qos: 1 });
     await waitFor('the next event', () => events.length === 6);
     assert.equal(events[5]?.preview, 'again');
   });

@@ -1,26 +1,14 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import jsonata from 'jsonata';
-import type { MqttClient } from 'mqtt';
 import { checkFlow } from '../../../../main/engine/flowLoader.js';
 import { isTruthy } from '../../../../main/engine/nodes/jsonataExpression.js';
-import { flowOf, testClient } from '../../../helpers/engineHarness.js';
-import { startMosquitto, type Mosquitto } from '../../../helpers/mosquitto.js';
+import { flowOf } from '../../../helpers/engineHarness.js';
+import { brokerFixture } from '../../../helpers/brokerFixture.js';
 import { waitFor } from '../../../helpers/waitFor.js';
 import { publishAll, settle, startFlow, waitForRows } from '../engineTestKit.js';
 
-let broker: Mosquitto;
-let client: MqttClient;
-
-before(async () => {
-  broker = await startMosquitto();
-  client = await testClient(broker.url);
-});
-
-after(async () => {
-  await client?.endAsync();
-  await broker?.stop();
-});
+const fixture = brokerFixture();
 
 const input = (topic: string) => ({
   id: 'in',
@@ -32,7 +20,7 @@ const sink = (id: string) => ({ id, type: 'sqlite-sink', config: { table: id, in
 describe('filter', () => {
   it('routes truthy results to `match` and the rest to `else`, in order', async (t) => {
     const run = await startFlow(
-      broker.url,
+      fixture.broker.url,
       [
         input('f1/+'),
         { id: 'hot', type: 'filter', config: { predicate: 'temperature > 30' } },
@@ -48,12 +36,12 @@ describe('filter', () => {
     t.after(() => run.stop());
     const temperatures = [10, 31, 30, 45.5, -2, 99];
     await publishAll(
-      client,
+      fixture.client,
       'f1/x',
       temperatures.map((temperature) => JSON.stringify({ temperature })),
     );
     // A payload without `temperature` makes the predicate empty, which is falsy.
-    await client.publishAsync('f1/x', '{"other":1}', { qos: 1 });
+    await fixture.client.publishAsync('f1/x', '{"other":1}', { qos: 1 });
 
     assert.deepEqual(await waitForRows(run, 'SELECT payload FROM high ORDER BY id', 3), [
       { payload: '{"temperature":31}' },
@@ -71,7 +59,7 @@ describe('filter', () => {
 
   it('discards `else` quietly when it is not wired, and can route on $params and $topic', async (t) => {
     const run = await startFlow(
-      broker.url,
+      fixture.broker.url,
       [
         input('f2/{area}/{device}'),
         {
@@ -87,10 +75,10 @@ describe('filter', () => {
       ],
     );
     t.after(() => run.stop());
-    await client.publishAsync('f2/plant2/pump-1', '1', { qos: 1 });
-    await client.publishAsync('f2/plant1/fan-1', '2', { qos: 1 });
-    await client.publishAsync('f2/plant1/pump-2', '3', { qos: 1 });
-    await client.publishAsync('f2/plant1/pump-3', '4', { qos: 1 });
+    await fixture.client.publishAsync('f2/plant2/pump-1', '1', { qos: 1 });
+    await fixture.client.publishAsync('f2/plant1/fan-1', '2', { qos: 1 });
+    await fixture.client.publishAsync('f2/plant1/pump-2', '3', { qos: 1 });
+    await fixture.client.publishAsync('f2/plant1/pump-3', '4', { qos: 1 });
 
     assert.deepEqual(await waitForRows(run, 'SELECT topic, payload FROM kept ORDER BY id', 2), [
       { topic: 'f2/plant1/pump-2', payload: '3' },
@@ -105,7 +93,7 @@ describe('filter', () => {
 
   it('dead-letters a message whose predicate fails to evaluate', async (t) => {
     const run = await startFlow(
-      broker.url,
+      fixture.broker.url,
       [input('f3/+'), { id: 'cmp', type: 'filter', config: { predicate: 'value > 10' } }, sink('big')],
       [
         ['in', 'out', 'cmp'],
@@ -113,8 +101,8 @@ describe('filter', () => {
       ],
     );
     t.after(() => run.stop());
-    await client.publishAsync('f3/x', '{"value":"eleven"}', { qos: 1 });
-    await client.publishAsync('f3/x', '{"value":11}', { qos: 1 });
+    await fixture.client.publishAsync('f3/x', '{"value":"eleven"}', { qos: 1 });
+    await fixture.client.publishAsync('f3/x', '{"value":11}', { qos: 1 });
     assert.deepEqual(await waitForRows(run, 'SELECT payload FROM big', 1), [{ payload: '{"value":11}' }]);
     const [dead] = await waitFor('a dead letter', () => (run.deadLetters().length > 0 ? run.deadLetters() : undefined));
     assert.match(
@@ -128,7 +116,7 @@ describe('filter', () => {
   it('gives each predicate of a burst its own time limit', async (t) => {
     // Tens of milliseconds each; evaluated all at once, twenty would each pass the 1 s limit.
     const run = await startFlow(
-      broker.url,
+      fixture.broker.url,
       [
         input('f4/+'),
         { id: 'slow', type: 'filter', config: { predicate: '$sum($map([1..6000], function($v) { $v * 2 })) > n' } },
@@ -141,7 +129,7 @@ describe('filter', () => {
     );
     t.after(() => run.stop());
     await publishAll(
-      client,
+      fixture.client,
       'f4/x',
       Array.from({ length: 20 }, (_, n) => JSON.stringify({ n })),
     );

@@ -1,29 +1,16 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it, type TestContext } from 'node:test';
-import type { MqttClient } from 'mqtt';
+import { describe, it, type TestContext } from 'node:test';
 import { DEAD_LETTER_MAX_BYTES } from '../../../../main/engine/store/store.js';
-import { startMosquitto, type Mosquitto } from '../../../helpers/mosquitto.js';
-import { testClient } from '../../../helpers/engineHarness.js';
+import { brokerFixture } from '../../../helpers/brokerFixture.js';
 import { waitFor } from '../../../helpers/waitFor.js';
 import { publishAll, settle, startFlow, waitForRows } from '../engineTestKit.js';
 
-let broker: Mosquitto;
-let client: MqttClient;
-
-before(async () => {
-  broker = await startMosquitto();
-  client = await testClient(broker.url);
-});
-
-after(async () => {
-  await client?.endAsync();
-  await broker?.stop();
-});
+const fixture = brokerFixture();
 
 describe('mqtt-in', () => {
   it('captures named wildcards {area}/{device}/# and {rest#} into params', async (t) => {
     const run = await startFlow(
-      broker.url,
+      fixture.broker.url,
       [
         { id: 'in', type: 'mqtt-in', config: { connection: 'broker', topic: '{area}/{device}/{rest#}' } },
         {
@@ -43,11 +30,11 @@ describe('mqtt-in', () => {
     );
     t.after(() => run.stop());
 
-    await client.publishAsync('plant1/pump-7/temperature', '21.5', { qos: 1 });
-    await client.publishAsync('plant2/fan-1/a/b/c', '{"x":1}', { qos: 1 });
-    await client.publishAsync('plant3/valve-2', 'open', { qos: 1 });
+    await fixture.client.publishAsync('plant1/pump-7/temperature', '21.5', { qos: 1 });
+    await fixture.client.publishAsync('plant2/fan-1/a/b/c', '{"x":1}', { qos: 1 });
+    await fixture.client.publishAsync('plant3/valve-2', 'open', { qos: 1 });
     // One level only: does not match the filter, so it must not arrive.
-    await client.publishAsync('lonely', '1', { qos: 1 });
+    await fixture.client.publishAsync('lonely', '1', { qos: 1 });
 
     const rows = await waitForRows(run, 'SELECT topic, area, device, rest, payload FROM readings ORDER BY id', 3);
     assert.deepEqual(rows, [
@@ -63,7 +50,7 @@ describe('mqtt-in', () => {
 
   it('captures params through a shared subscription ($share/group/...)', async (t) => {
     const run = await startFlow(
-      broker.url,
+      fixture.broker.url,
       [
         { id: 'in', type: 'mqtt-in', config: { connection: 'broker', topic: '$share/workers/shared/{device}/+' } },
         {
@@ -75,7 +62,7 @@ describe('mqtt-in', () => {
       [['in', 'out', 'sink']],
     );
     t.after(() => run.stop());
-    await client.publishAsync('shared/pump-1/temperature', '20', { qos: 1 });
+    await fixture.client.publishAsync('shared/pump-1/temperature', '20', { qos: 1 });
     assert.deepEqual(await waitForRows(run, 'SELECT topic, device, payload FROM shared', 1), [
       { topic: 'shared/pump-1/temperature', device: 'pump-1', payload: '20' },
     ]);
@@ -84,7 +71,7 @@ describe('mqtt-in', () => {
   it('decodes with each decoding: auto, json, text, number, binary', async (t) => {
     const decodings = ['auto', 'json', 'text', 'number', 'binary'] as const;
     const run = await startFlow(
-      broker.url,
+      fixture.broker.url,
       [
         ...decodings.map((decoding) => ({
           id: `in-${decoding}`,
@@ -117,7 +104,7 @@ describe('mqtt-in', () => {
       ['decode/binary', Buffer.from([0xff, 0x00, 0x7f])],
       ['decode/binary', Buffer.from([0xff, 0xfe])],
     ];
-    for (const [topic, payload] of sent) await client.publishAsync(topic, payload, { qos: 1 });
+    for (const [topic, payload] of sent) await fixture.client.publishAsync(topic, payload, { qos: 1 });
 
     const rows = await waitForRows(run, 'SELECT topic, v, typeof(v) AS type FROM decoded ORDER BY id', 12);
     assert.deepEqual(rows, [
@@ -152,7 +139,7 @@ describe('mqtt-in', () => {
   it('dead-letters every bad input with its reason and original bytes, and keeps running', async (t) => {
     const limit = 30_000;
     const run = await startFlow(
-      broker.url,
+      fixture.broker.url,
       [
         {
           id: 'in',
@@ -194,10 +181,10 @@ describe('mqtt-in', () => {
       { payload: Buffer.from('{"__proto__":{"polluted":1}}'), reason: /^refused JSON: .*prototype/ },
       { payload: Buffer.from('{"constructor":{"prototype":{"x":1}}}'), reason: /^refused JSON: .*prototype/ },
     ];
-    for (const bad of corpus) await client.publishAsync('bad/s1/raw', bad.payload, { qos: 1 });
+    for (const bad of corpus) await fixture.client.publishAsync('bad/s1/raw', bad.payload, { qos: 1 });
     // After all of them: a good message, and one exactly at the size limit.
-    await client.publishAsync('bad/s1/raw', '{"temperature":21.5}', { qos: 1 });
-    await client.publishAsync('bad/s2/raw', padTo(limit), { qos: 1 });
+    await fixture.client.publishAsync('bad/s1/raw', '{"temperature":21.5}', { qos: 1 });
+    await fixture.client.publishAsync('bad/s2/raw', padTo(limit), { qos: 1 });
 
     const rows = await waitForRows(run, 'SELECT device, temperature FROM good ORDER BY id', 2);
     assert.deepEqual(rows, [
@@ -229,7 +216,7 @@ describe('mqtt-in', () => {
 
   it('keeps at most 1 MiB of an oversized payload in its dead letter, with the full size', async (t) => {
     const run = await startFlow(
-      broker.url,
+      fixture.broker.url,
       [
         { id: 'in', type: 'mqtt-in', config: { connection: 'broker', topic: 'big/+' } },
         { id: 'sink', type: 'sqlite-sink', config: { table: 'big' } },
@@ -240,8 +227,8 @@ describe('mqtt-in', () => {
 
     const huge = Buffer.alloc(2 * 1024 * 1024 + 3, 0x61);
     huge[0] = 0x62;
-    await client.publishAsync('big/one', huge, { qos: 1 });
-    await client.publishAsync('big/one', '1', { qos: 1 });
+    await fixture.client.publishAsync('big/one', huge, { qos: 1 });
+    await fixture.client.publishAsync('big/one', '1', { qos: 1 });
     await waitForRows(run, 'SELECT payload FROM big', 1);
     const [dead] = await waitFor('the dead letter', () =>
       run.deadLetters().length === 1 ? run.deadLetters() : undefined,
@@ -254,10 +241,10 @@ describe('mqtt-in', () => {
 
   it('passes qos and retain through, downgraded to the subscription QoS', async (t) => {
     // Retained before the engine starts: delivered on subscribe, flagged as retained.
-    await client.publishAsync('state/r1', '{"on":true}', { qos: 1, retain: true });
-    t.after(() => client.publishAsync('state/r1', '', { qos: 1, retain: true }));
+    await fixture.client.publishAsync('state/r1', '{"on":true}', { qos: 1, retain: true });
+    t.after(() => fixture.client.publishAsync('state/r1', '', { qos: 1, retain: true }));
     const run = await startFlow(
-      broker.url,
+      fixture.broker.url,
       [
         { id: 'state', type: 'mqtt-in', config: { connection: 'broker', topic: 'state/+', qos: 1 } },
         { id: 'live', type: 'mqtt-in', config: { connection: 'broker', topic: 'live/+', qos: 0 } },
@@ -282,8 +269,8 @@ describe('mqtt-in', () => {
     const retained = await waitForRows(run, 'SELECT topic, payload, qos, retain FROM flags', 1);
     assert.deepEqual(retained, [{ topic: 'state/r1', payload: '{"on":true}', qos: 1, retain: 1 }]);
 
-    await client.publishAsync('live/x', '5', { qos: 2 });
-    await client.publishAsync('state/r2', '6', { qos: 1 });
+    await fixture.client.publishAsync('live/x', '5', { qos: 2 });
+    await fixture.client.publishAsync('state/r2', '6', { qos: 1 });
     const rows = await waitForRows(run, 'SELECT topic, payload, qos, retain FROM flags ORDER BY id', 3);
     assert.deepEqual(rows.slice(1), [
       { topic: 'live/x', payload: '5', qos: 0, retain: 0 },
@@ -294,7 +281,7 @@ describe('mqtt-in', () => {
   /** Two mqtt-in nodes whose filters overlap, on one connection: each must see a message once. */
   async function overlapCase(t: TestContext, protocolVersion: 4 | 5, prefix: string): Promise<void> {
     const run = await startFlow(
-      broker.url,
+      fixture.broker.url,
       [
         { id: 'all', type: 'mqtt-in', config: { connection: 'broker', topic: `${prefix}/#` } },
         { id: 'one', type: 'mqtt-in', config: { connection: 'broker', topic: `${prefix}/{device}/telemetry` } },
@@ -309,12 +296,12 @@ describe('mqtt-in', () => {
         ['all', 'out', 'sink-all'],
         ['one', 'out', 'sink-one'],
       ],
-      { extra: { connections: [{ id: 'broker', url: broker.url, protocolVersion }] } },
+      { extra: { connections: [{ id: 'broker', url: fixture.broker.url, protocolVersion }] } },
     );
     t.after(() => run.stop());
 
-    await client.publishAsync(`${prefix}/d1/telemetry`, '1', { qos: 1 });
-    await client.publishAsync(`${prefix}/d1/status`, '2', { qos: 1 });
+    await fixture.client.publishAsync(`${prefix}/d1/telemetry`, '1', { qos: 1 });
+    await fixture.client.publishAsync(`${prefix}/d1/status`, '2', { qos: 1 });
     await waitFor('the status message', () => run.rows("SELECT * FROM all_rows WHERE payload = '2'").length > 0);
     await settle(200);
     assert.deepEqual(run.rows('SELECT topic, payload FROM all_rows ORDER BY id'), [
@@ -329,14 +316,14 @@ describe('mqtt-in', () => {
   it('delivers a message once to each node when two filters on one MQTT 5 connection overlap', (t) =>
     overlapCase(t, 5, 'overlap5'));
 
-  // Mosquitto sends a 3.1.1 client one copy for overlapping subscriptions (an MQTT 5 client one per
+  // Mosquitto sends a 3.1.1 fixture.client one copy for overlapping subscriptions (an MQTT 5 fixture.client one per
   // subscription), so this guards the routing for connections without subscription identifiers.
   it('delivers a message once to each node when two filters on one MQTT 3.1.1 connection overlap', (t) =>
     overlapCase(t, 4, 'overlap4'));
 
   it('stores the good messages, in order, from a stream where every other one is malformed', async (t) => {
     const run = await startFlow(
-      broker.url,
+      fixture.broker.url,
       [
         { id: 'in', type: 'mqtt-in', config: { connection: 'broker', topic: 'mixed/+', decoding: 'json' } },
         {
@@ -354,7 +341,7 @@ describe('mqtt-in', () => {
     t.after(() => run.stop());
     const payloads: string[] = [];
     for (let i = 0; i < 200; i++) payloads.push(i % 2 === 0 ? `{"n":${i}}` : `{"n":${i}`);
-    await publishAll(client, 'mixed/a', payloads);
+    await publishAll(fixture.client, 'mixed/a', payloads);
     const rows = await waitForRows<{ n: number }>(run, 'SELECT n FROM mixed ORDER BY id', 100);
     assert.deepEqual(
       rows.map((r) => r.n),

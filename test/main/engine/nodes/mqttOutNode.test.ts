@@ -1,28 +1,16 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it, type TestContext } from 'node:test';
-import type { MqttClient } from 'mqtt';
+import { describe, it, type TestContext } from 'node:test';
 import { encodePayload } from '../../../../main/engine/nodes/mqttOutNode.js';
 import { testClient } from '../../../helpers/engineHarness.js';
-import { startMosquitto, type Mosquitto } from '../../../helpers/mosquitto.js';
+import { brokerFixture } from '../../../helpers/brokerFixture.js';
 import { waitFor } from '../../../helpers/waitFor.js';
 import { collect, settle, startFlow, type Received } from '../engineTestKit.js';
 
-let broker: Mosquitto;
-let client: MqttClient;
-
-before(async () => {
-  broker = await startMosquitto();
-  client = await testClient(broker.url);
-});
-
-after(async () => {
-  await client?.endAsync();
-  await broker?.stop();
-});
+const fixture = brokerFixture();
 
 /** A subscriber of its own for one test, ended when the test ends. */
 async function subscriber(t: TestContext, filter: string): Promise<Received[]> {
-  const sub = await testClient(broker.url);
+  const sub = await testClient(fixture.broker.url);
   t.after(() => sub.endAsync());
   return collect(sub, filter);
 }
@@ -34,7 +22,7 @@ describe('mqtt-out', () => {
   it('publishes to the templated topic with the exact payload, qos and retain', async (t) => {
     const alerts = await subscriber(t, 'alerts/#');
     const run = await startFlow(
-      broker.url,
+      fixture.broker.url,
       [
         {
           id: 'in',
@@ -47,9 +35,9 @@ describe('mqtt-out', () => {
     );
     t.after(() => run.stop());
 
-    await client.publishAsync('o1/pump-7/telemetry', '{"temperature":81.5,"unit":"C"}', { qos: 1 });
-    await client.publishAsync('o1/fan-2/telemetry', '"overheat"', { qos: 1 });
-    await client.publishAsync('o1/fan-2/telemetry', '22.4', { qos: 1 });
+    await fixture.client.publishAsync('o1/pump-7/telemetry', '{"temperature":81.5,"unit":"C"}', { qos: 1 });
+    await fixture.client.publishAsync('o1/fan-2/telemetry', '"overheat"', { qos: 1 });
+    await fixture.client.publishAsync('o1/fan-2/telemetry', '22.4', { qos: 1 });
     const got = await received(alerts, 3);
     assert.deepEqual(
       got.map((m) => ({ ...m, payload: m.payload.toString() })),
@@ -67,7 +55,7 @@ describe('mqtt-out', () => {
   it('publishes retained at QoS 2, and a late subscriber gets the retained message', async (t) => {
     const live = await subscriber(t, 'o2-state/#');
     const run = await startFlow(
-      broker.url,
+      fixture.broker.url,
       [
         { id: 'in', type: 'mqtt-in', config: { connection: 'broker', topic: 'o2/{device}', decoding: 'text' } },
         {
@@ -79,9 +67,9 @@ describe('mqtt-out', () => {
       [['in', 'out', 'out']],
     );
     t.after(() => run.stop());
-    t.after(() => client.publishAsync('o2-state/valve-1', '', { qos: 1, retain: true }));
+    t.after(() => fixture.client.publishAsync('o2-state/valve-1', '', { qos: 1, retain: true }));
 
-    await client.publishAsync('o2/valve-1', 'open', { qos: 2 });
+    await fixture.client.publishAsync('o2/valve-1', 'open', { qos: 2 });
     assert.deepEqual(
       (await received(live, 1)).map((m) => ({ ...m, payload: m.payload.toString() })),
       [{ topic: 'o2-state/valve-1', payload: 'open', qos: 2, retain: true }],
@@ -96,7 +84,7 @@ describe('mqtt-out', () => {
   it('encodes as json, text or auto; binary payloads keep their bytes', async (t) => {
     const got = await subscriber(t, 'o3-out/#');
     const run = await startFlow(
-      broker.url,
+      fixture.broker.url,
       [
         { id: 'in-json', type: 'mqtt-in', config: { connection: 'broker', topic: 'o3/json', decoding: 'json' } },
         { id: 'in-bin', type: 'mqtt-in', config: { connection: 'broker', topic: 'o3/bin', decoding: 'binary' } },
@@ -115,11 +103,11 @@ describe('mqtt-out', () => {
     );
     t.after(() => run.stop());
 
-    await client.publishAsync('o3/json', '"hello"', { qos: 1 });
-    await client.publishAsync('o3/json', '22.4', { qos: 1 });
-    await client.publishAsync('o3/json', '{"a":[1,2]}', { qos: 1 });
+    await fixture.client.publishAsync('o3/json', '"hello"', { qos: 1 });
+    await fixture.client.publishAsync('o3/json', '22.4', { qos: 1 });
+    await fixture.client.publishAsync('o3/json', '{"a":[1,2]}', { qos: 1 });
     const bytes = Buffer.from([0x00, 0xff, 0x10, 0x80]);
-    await client.publishAsync('o3/bin', bytes, { qos: 1 });
+    await fixture.client.publishAsync('o3/bin', bytes, { qos: 1 });
     await received(got, 10);
     await settle(100);
     const by = (topic: string) => got.filter((m) => m.topic === topic).map((m) => m.payload);
@@ -133,7 +121,7 @@ describe('mqtt-out', () => {
   it('dead-letters a message whose template value is missing or would add topic levels', async (t) => {
     const got = await subscriber(t, 'o4-out/#');
     const run = await startFlow(
-      broker.url,
+      fixture.broker.url,
       [
         { id: 'in', type: 'mqtt-in', config: { connection: 'broker', topic: 'o4/+', decoding: 'json' } },
         { id: 'out', type: 'mqtt-out', config: { connection: 'broker', topic: 'o4-out/{payload.id}/x' } },
@@ -141,10 +129,10 @@ describe('mqtt-out', () => {
       [['in', 'out', 'out']],
     );
     t.after(() => run.stop());
-    await client.publishAsync('o4/a', '{"value":1}', { qos: 1 });
-    await client.publishAsync('o4/a', '{"id":"a/b"}', { qos: 1 });
-    await client.publishAsync('o4/a', '{"id":{"nested":1}}', { qos: 1 });
-    await client.publishAsync('o4/a', '{"id":17}', { qos: 1 });
+    await fixture.client.publishAsync('o4/a', '{"value":1}', { qos: 1 });
+    await fixture.client.publishAsync('o4/a', '{"id":"a/b"}', { qos: 1 });
+    await fixture.client.publishAsync('o4/a', '{"id":{"nested":1}}', { qos: 1 });
+    await fixture.client.publishAsync('o4/a', '{"id":17}', { qos: 1 });
 
     assert.deepEqual(
       (await received(got, 1)).map((m) => [m.topic, m.payload.toString()]),

@@ -1,24 +1,12 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
-import type { MqttClient } from 'mqtt';
+import { describe, it } from 'node:test';
 import { FleetModel } from '../../../../main/engine/simulator/fleetModel.js';
 import { testClient } from '../../../helpers/engineHarness.js';
-import { startMosquitto, type Mosquitto } from '../../../helpers/mosquitto.js';
+import { brokerFixture } from '../../../helpers/brokerFixture.js';
 import { waitFor } from '../../../helpers/waitFor.js';
 import { collect, settle, startFlow, waitForRows } from '../engineTestKit.js';
 
-let broker: Mosquitto;
-let client: MqttClient;
-
-before(async () => {
-  broker = await startMosquitto();
-  client = await testClient(broker.url);
-});
-
-after(async () => {
-  await client?.endAsync();
-  await broker?.stop();
-});
+const fixture = brokerFixture();
 
 describe('simulator', () => {
   it('emits into the flow, stops after maxTicks, with the values of its seeded fleet model', async (t) => {
@@ -35,7 +23,7 @@ describe('simulator', () => {
       topicPrefix: 'fleet',
     } as const;
     const run = await startFlow(
-      broker.url,
+      fixture.broker.url,
       [
         { id: 'sim', type: 'simulator', config },
         { id: 'sink', type: 'sqlite-sink', config: { table: 'fleet' } },
@@ -74,7 +62,7 @@ describe('simulator', () => {
 
   it('emits deliberately malformed telemetry that a validator turns into dead letters', async (t) => {
     const run = await startFlow(
-      broker.url,
+      fixture.broker.url,
       [
         {
           id: 'sim',
@@ -118,11 +106,11 @@ describe('simulator', () => {
   });
 
   it('publishes to the broker: telemetry, events and retained status', async (t) => {
-    const watcher = await testClient(broker.url);
+    const watcher = await testClient(fixture.broker.url);
     t.after(() => watcher.endAsync());
     const live = await collect(watcher, 'sim-pub/#');
     const run = await startFlow(
-      broker.url,
+      fixture.broker.url,
       [
         {
           id: 'sim',
@@ -145,7 +133,7 @@ describe('simulator', () => {
     t.after(() => run.stop());
     t.after(async () => {
       for (const device of ['dev-1', 'dev-2']) {
-        await client.publishAsync(`sim-pub/${device}/status`, '', { qos: 1, retain: true });
+        await fixture.client.publishAsync(`sim-pub/${device}/status`, '', { qos: 1, retain: true });
       }
     });
 
@@ -179,7 +167,7 @@ describe('simulator', () => {
     await waitFor('out counted', () => run.node('sim').counters.out === 10);
 
     // The status is retained: a subscriber arriving later still gets it.
-    const late = await testClient(broker.url);
+    const late = await testClient(fixture.broker.url);
     t.after(() => late.endAsync());
     const retained = await collect(late, 'sim-pub/+/status');
     await waitFor('2 retained status messages', () => retained.length >= 2);

@@ -1,29 +1,18 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import Database from 'better-sqlite3';
-import type { MqttClient } from 'mqtt';
 import type { FlowDocument } from '../../../../shared/flow/flowDocument.js';
 import { checkFlow } from '../../../../main/engine/flowLoader.js';
 import { toSql } from '../../../../main/engine/nodes/sqliteSinkNode.js';
 import { STORE_FILE } from '../../../../main/engine/store/store.js';
 import { flowOf, testClient } from '../../../helpers/engineHarness.js';
-import { startMosquitto, type Mosquitto } from '../../../helpers/mosquitto.js';
+import { brokerFixture } from '../../../helpers/brokerFixture.js';
+import { startMosquitto } from '../../../helpers/mosquitto.js';
 import { waitFor } from '../../../helpers/waitFor.js';
 import { publishAll, settle, startFlow, waitForRows, type RunningFlow } from '../engineTestKit.js';
 
-let broker: Mosquitto;
-let client: MqttClient;
-
-before(async () => {
-  broker = await startMosquitto();
-  client = await testClient(broker.url);
-});
-
-after(async () => {
-  await client?.endAsync();
-  await broker?.stop();
-});
+const fixture = brokerFixture();
 
 const input = (topic: string, decoding = 'json') => ({
   id: 'in',
@@ -33,7 +22,11 @@ const input = (topic: string, decoding = 'json') => ({
 
 /** mqtt-in → sqlite-sink with the given sink config. */
 function sinkFlow(topic: string, config: Record<string, unknown>): Promise<RunningFlow> {
-  return startFlow(broker.url, [input(topic), { id: 'sink', type: 'sqlite-sink', config }], [['in', 'out', 'sink']]);
+  return startFlow(
+    fixture.broker.url,
+    [input(topic), { id: 'sink', type: 'sqlite-sink', config }],
+    [['in', 'out', 'sink']],
+  );
 }
 
 /** Runs SQL against the engine's store file through a writable connection of its own. */
@@ -49,7 +42,7 @@ function execOnStore(run: RunningFlow, sql: string): void {
 /** Deploys a new version of the flow and waits for the subscription of `filter`. */
 async function redeploy(run: RunningFlow, nodes: FlowDocument['nodes'], filter: string) {
   const before = run.logs.filter((r) => r.msg === 'subscribed' && r['filter'] === filter).length;
-  const result = await run.deploy(flowOf(broker.url, nodes, [['in', 'out', 'sink']]));
+  const result = await run.deploy(flowOf(fixture.broker.url, nodes, [['in', 'out', 'sink']]));
   await waitFor(
     `subscription ${filter}`,
     () => run.logs.filter((r) => r.msg === 'subscribed' && r['filter'] === filter).length > before,
@@ -85,7 +78,7 @@ describe('sqlite-sink: row mode', () => {
     t.after(() => run.stop());
     const payload = '{"n":"42","r":"2.5","t":21.5,"j":{"a":[1,2]},"b":"hi","o":{"x":1},"flag":true}';
     const before = Date.now();
-    await client.publishAsync('s1/pump-1', payload, { qos: 1 });
+    await fixture.client.publishAsync('s1/pump-1', payload, { qos: 1 });
 
     const [row] = await waitForRows(
       run,
@@ -146,7 +139,7 @@ describe('sqlite-sink: row mode', () => {
       columns: [{ name: 'n', path: 'payload.n', type: 'integer' }],
     });
     t.after(() => run.stop());
-    await publishAll(client, 's2/x', ['{"n":1}', '{"n":"abc"}', '{"n":3.9}', '{"n":""}', '{"n":"7"}']);
+    await publishAll(fixture.client, 's2/x', ['{"n":1}', '{"n":"abc"}', '{"n":3.9}', '{"n":""}', '{"n":"7"}']);
     assert.deepEqual(await waitForRows(run, 'SELECT n FROM nums ORDER BY id', 3), [{ n: 1 }, { n: 3 }, { n: 7 }]);
     const dead = await deadLetters(run, 2);
     assert.deepEqual(
@@ -159,7 +152,7 @@ describe('sqlite-sink: row mode', () => {
   });
 
   it('writes a batch that fails in SQLite message by message, dead-lettering only the failing one', async (t) => {
-    const run = await startFlow(broker.url, [], []);
+    const run = await startFlow(fixture.broker.url, [], []);
     t.after(() => run.stop());
     execOnStore(
       run,
@@ -178,7 +171,7 @@ describe('sqlite-sink: row mode', () => {
       's3/+',
     );
     assert.deepEqual(result.failed, []);
-    await publishAll(client, 's3/x', ['{"v":1}', '{"v":500}', '{"v":2}']);
+    await publishAll(fixture.client, 's3/x', ['{"v":1}', '{"v":500}', '{"v":2}']);
     assert.deepEqual(await waitForRows(run, 'SELECT v FROM checked ORDER BY id', 2), [{ v: 1 }, { v: 2 }]);
     const [dead] = await deadLetters(run, 1);
     assert.equal(dead?.reason, 'sqlite-sink "checked": CHECK constraint failed: v < 100');
@@ -186,7 +179,7 @@ describe('sqlite-sink: row mode', () => {
   });
 
   it('fails to deploy onto an existing table missing a required column, naming table and column', async (t) => {
-    const run = await startFlow(broker.url, [], []);
+    const run = await startFlow(fixture.broker.url, [], []);
     t.after(() => run.stop());
     execOnStore(run, 'CREATE TABLE legacy (id INTEGER PRIMARY KEY, ts INTEGER, topic TEXT)');
     const result = await redeploy(
@@ -204,7 +197,7 @@ describe('sqlite-sink: row mode', () => {
     assert.equal(run.node('sink').error, error);
 
     // What reaches the failed sink is a dead letter that says why, not a silent loss.
-    await client.publishAsync('s4/x', '{"a":1}', { qos: 1 });
+    await fixture.client.publishAsync('s4/x', '{"a":1}', { qos: 1 });
     const [dead] = await deadLetters(run, 1);
     assert.equal(dead?.reason, `node "sink" is not running: ${error}`);
     assert.equal(dead?.payload?.toString(), '{"a":1}');
@@ -266,7 +259,7 @@ describe('sqlite-sink: row mode', () => {
 
   it('stores a binary payload as a blob, byte for byte', async (t) => {
     const run = await startFlow(
-      broker.url,
+      fixture.broker.url,
       [
         { id: 'in', type: 'mqtt-in', config: { connection: 'broker', topic: 'bin/+', decoding: 'binary' } },
         { id: 'sink', type: 'sqlite-sink', config: { table: 'blobs' } },
@@ -275,7 +268,7 @@ describe('sqlite-sink: row mode', () => {
     );
     t.after(() => run.stop());
     const bytes = Buffer.from([0, 255, 1, 254, 0x80]);
-    await client.publishAsync('bin/a', bytes, { qos: 1 });
+    await fixture.client.publishAsync('bin/a', bytes, { qos: 1 });
     const rows = await waitForRows(run, 'SELECT payload FROM blobs', 1);
     assert.deepEqual(rows[0]?.['payload'], bytes);
   });
@@ -285,12 +278,16 @@ describe('sqlite-sink: attributes mode', () => {
   it('stores one row per top-level attribute, with the message id', async (t) => {
     const run = await sinkFlow('s6/+', { table: 'attrs', mode: 'attributes' });
     t.after(() => run.stop());
-    await client.publishAsync('s6/a', '{"temperature":21.5,"status":"ok","nested":{"a":1},"flag":true,"none":null}', {
-      qos: 1,
-    });
-    await client.publishAsync('s6/b', '{"temperature":22}', { qos: 1 });
-    await client.publishAsync('s6/c', '[1,2,3]', { qos: 1 });
-    await client.publishAsync('s6/d', '42', { qos: 1 });
+    await fixture.client.publishAsync(
+      's6/a',
+      '{"temperature":21.5,"status":"ok","nested":{"a":1},"flag":true,"none":null}',
+      {
+        qos: 1,
+      },
+    );
+    await fixture.client.publishAsync('s6/b', '{"temperature":22}', { qos: 1 });
+    await fixture.client.publishAsync('s6/c', '[1,2,3]', { qos: 1 });
+    await fixture.client.publishAsync('s6/d', '42', { qos: 1 });
 
     const rows = await waitForRows<{ msg_id: string; topic: string; attribute: string; value: unknown; type: string }>(
       run,
@@ -341,13 +338,13 @@ describe('sqlite-sink: upsert mode', () => {
       ['dev-2', '{"temperature":2,"state":{"z":0}}'],
       ['dev-1', '{"temperature":3,"state":{"b":2,"c":3}}'],
     ];
-    for (const [device, payload] of messages) await client.publishAsync(`s7/${device}`, payload, { qos: 1 });
+    for (const [device, payload] of messages) await fixture.client.publishAsync(`s7/${device}`, payload, { qos: 1 });
     await waitFor(
       'dev-1 at temperature 3',
       () => run.rows("SELECT 1 FROM state WHERE device = 'dev-1' AND temperature = 3").length === 1,
     );
     // A null in a merge patch removes that key (RFC 7396), in a later batch of its own.
-    await client.publishAsync('s7/dev-1', '{"temperature":4,"state":{"a":null,"d":{"e":5}}}', { qos: 1 });
+    await fixture.client.publishAsync('s7/dev-1', '{"temperature":4,"state":{"a":null,"d":{"e":5}}}', { qos: 1 });
     await waitFor(
       'dev-1 at temperature 4',
       () => run.rows("SELECT 1 FROM state WHERE device = 'dev-1' AND temperature = 4").length === 1,
@@ -378,7 +375,7 @@ describe('sqlite-sink: upsert mode', () => {
     });
     t.after(() => run.stop());
     await publishAll(
-      client,
+      fixture.client,
       's8/d',
       Array.from({ length: 100 }, (_, n) => JSON.stringify({ n, seen: { [`k${n % 5}`]: n } })),
     );

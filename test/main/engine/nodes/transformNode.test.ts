@@ -1,29 +1,17 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
-import type { MqttClient } from 'mqtt';
+import { describe, it } from 'node:test';
 import { checkFlow } from '../../../../main/engine/flowLoader.js';
-import { flowOf, testClient } from '../../../helpers/engineHarness.js';
-import { startMosquitto, type Mosquitto } from '../../../helpers/mosquitto.js';
+import { flowOf } from '../../../helpers/engineHarness.js';
+import { brokerFixture } from '../../../helpers/brokerFixture.js';
 import { waitFor } from '../../../helpers/waitFor.js';
 import { publishAll, settle, startFlow, waitForRows, type RunningFlow } from '../engineTestKit.js';
 
-let broker: Mosquitto;
-let client: MqttClient;
-
-before(async () => {
-  broker = await startMosquitto();
-  client = await testClient(broker.url);
-});
-
-after(async () => {
-  await client?.endAsync();
-  await broker?.stop();
-});
+const fixture = brokerFixture();
 
 /** mqtt-in (json) → transform → sqlite-sink(row, with the message id). */
 function transformFlow(topic: string, config: Record<string, unknown>): Promise<RunningFlow> {
   return startFlow(
-    broker.url,
+    fixture.broker.url,
     [
       { id: 'in', type: 'mqtt-in', config: { connection: 'broker', topic, decoding: 'json' } },
       { id: 'shape', type: 'transform', config },
@@ -53,7 +41,7 @@ describe('transform', () => {
         '{ "device": $params.device, "area": $params.area, "topic": $topic, "qos": $qos, "id": $id, "celsius": temperature, "fahrenheit": temperature * 9 / 5 + 32 }',
     });
     t.after(() => run.stop());
-    await client.publishAsync('plant/north/pump-7', '{"temperature":25,"ignored":true}', { qos: 1 });
+    await fixture.client.publishAsync('plant/north/pump-7', '{"temperature":25,"ignored":true}', { qos: 1 });
 
     const [row] = await waitForRows<{ topic: string; payload: string; msg_id: string }>(
       run,
@@ -76,8 +64,8 @@ describe('transform', () => {
   it('dead-letters a message whose evaluation fails, with the original bytes, and carries on', async (t) => {
     const run = await transformFlow('t2/+', { expression: '{ "sum": a + b }' });
     t.after(() => run.stop());
-    await client.publishAsync('t2/x', '{"a":1,"b":"two"}', { qos: 1 });
-    await client.publishAsync('t2/x', '{"a":1,"b":2}', { qos: 1 });
+    await fixture.client.publishAsync('t2/x', '{"a":1,"b":"two"}', { qos: 1 });
+    await fixture.client.publishAsync('t2/x', '{"a":1,"b":2}', { qos: 1 });
 
     assert.deepEqual(await waitForRows(run, 'SELECT payload FROM out', 1), [{ payload: '{"sum":3}' }]);
     const [dead] = await deadLetters(run, 1);
@@ -93,7 +81,7 @@ describe('transform', () => {
   it('drops an empty result, or dead-letters it when whenEmpty is dead-letter', async (t) => {
     const drop = await transformFlow('t3/+', { expression: 'missing' });
     t.after(() => drop.stop());
-    await client.publishAsync('t3/x', '{"a":1}', { qos: 1 });
+    await fixture.client.publishAsync('t3/x', '{"a":1}', { qos: 1 });
     await waitFor('the drop', () => drop.node('shape').counters.dropped === 1);
     await settle(50);
     assert.deepEqual(drop.deadLetters(), []);
@@ -101,7 +89,7 @@ describe('transform', () => {
 
     const dead = await transformFlow('t4/+', { expression: 'missing', whenEmpty: 'dead-letter' });
     t.after(() => dead.stop());
-    await client.publishAsync('t4/x', '{"a":1}', { qos: 1 });
+    await fixture.client.publishAsync('t4/x', '{"a":1}', { qos: 1 });
     const [letter] = await deadLetters(dead, 1);
     assert.equal(letter?.reason, 'transform yielded nothing');
     assert.equal(dead.node('shape').counters.dropped, 0);
@@ -117,7 +105,7 @@ describe('transform', () => {
     t.after(() => run.stop());
     const count = 500;
     await publishAll(
-      client,
+      fixture.client,
       't5/x',
       Array.from({ length: count }, (_, n) => JSON.stringify({ n })),
     );
@@ -138,13 +126,13 @@ describe('transform', () => {
     });
     t.after(() => run.stop());
     const started = Date.now();
-    await client.publishAsync('t7/x', '{"n":-1}', { qos: 1 });
+    await fixture.client.publishAsync('t7/x', '{"n":-1}', { qos: 1 });
     await waitForRows(run, 'SELECT payload FROM out', 1);
     const single = Date.now() - started;
     assert.ok(single < 500, `one evaluation alone takes ${single} ms, well inside the limit`);
 
     await publishAll(
-      client,
+      fixture.client,
       't7/x',
       Array.from({ length: 20 }, (_, n) => JSON.stringify({ n })),
     );
@@ -166,9 +154,9 @@ describe('transform', () => {
     });
     t.after(() => run.stop());
     const started = Date.now();
-    await client.publishAsync('t6/x', '{"kind":"loop"}', { qos: 1 });
-    await client.publishAsync('t6/x', '{"kind":"deep"}', { qos: 1 });
-    await client.publishAsync('t6/x', '{"kind":"fine","n":1}', { qos: 1 });
+    await fixture.client.publishAsync('t6/x', '{"kind":"loop"}', { qos: 1 });
+    await fixture.client.publishAsync('t6/x', '{"kind":"deep"}', { qos: 1 });
+    await fixture.client.publishAsync('t6/x', '{"kind":"fine","n":1}', { qos: 1 });
 
     assert.deepEqual(await waitForRows(run, 'SELECT payload FROM out', 1, 15_000), [{ payload: '{"ok":1}' }]);
     const dead = await deadLetters(run, 2);
@@ -183,7 +171,7 @@ describe('transform', () => {
     assert.ok(Date.now() - started < 10_000);
     assert.equal(run.node('shape').state, 'running');
 
-    await client.publishAsync('t6/x', '{"kind":"fine","n":2}', { qos: 1 });
+    await fixture.client.publishAsync('t6/x', '{"kind":"fine","n":2}', { qos: 1 });
     await waitForRows(run, 'SELECT payload FROM out', 2);
   });
 

@@ -1,25 +1,13 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
-import type { MqttClient } from 'mqtt';
+import { describe, it } from 'node:test';
 import { checkFlow } from '../../../../main/engine/flowLoader.js';
 import { compileUserSchema, describeSchemaErrors } from '../../../../main/engine/nodes/validateNode.js';
-import { flowOf, testClient } from '../../../helpers/engineHarness.js';
-import { startMosquitto, type Mosquitto } from '../../../helpers/mosquitto.js';
+import { flowOf } from '../../../helpers/engineHarness.js';
+import { brokerFixture } from '../../../helpers/brokerFixture.js';
 import { waitFor } from '../../../helpers/waitFor.js';
 import { settle, startFlow, waitForRows } from '../engineTestKit.js';
 
-let broker: Mosquitto;
-let client: MqttClient;
-
-before(async () => {
-  broker = await startMosquitto();
-  client = await testClient(broker.url);
-});
-
-after(async () => {
-  await client?.endAsync();
-  await broker?.stop();
-});
+const fixture = brokerFixture();
 
 const schema = {
   type: 'object',
@@ -41,7 +29,7 @@ const sink = (id: string, table: string) => ({
 describe('validate', () => {
   it('sends valid payloads to `valid` and dead-letters invalid ones, naming the failing path', async (t) => {
     const run = await startFlow(
-      broker.url,
+      fixture.broker.url,
       [source('v1/{device}'), { id: 'check', type: 'validate', config: { schema } }, sink('good', 'good')],
       [
         ['in', 'out', 'check'],
@@ -57,7 +45,7 @@ describe('validate', () => {
       '{"temperature":20,"humidity":140}',
       '{"temperature":-3,"humidity":0}',
     ];
-    for (const p of sent) await client.publishAsync('v1/d1', p, { qos: 1 });
+    for (const p of sent) await fixture.client.publishAsync('v1/d1', p, { qos: 1 });
 
     const rows = await waitForRows(run, 'SELECT device, payload FROM good ORDER BY id', 2);
     assert.deepEqual(rows, [
@@ -87,7 +75,7 @@ describe('validate', () => {
 
   it('sends invalid payloads to a wired `invalid` port instead of dead-lettering them', async (t) => {
     const run = await startFlow(
-      broker.url,
+      fixture.broker.url,
       [
         source('v2/{device}'),
         { id: 'check', type: 'validate', config: { schema } },
@@ -102,10 +90,10 @@ describe('validate', () => {
     );
     t.after(() => run.stop());
 
-    await client.publishAsync('v2/a', '{"temperature":1}', { qos: 1 });
-    await client.publishAsync('v2/b', '{"temperature":null}', { qos: 1 });
-    await client.publishAsync('v2/c', '[1,2]', { qos: 1 });
-    await client.publishAsync('v2/d', '{"temperature":2}', { qos: 1 });
+    await fixture.client.publishAsync('v2/a', '{"temperature":1}', { qos: 1 });
+    await fixture.client.publishAsync('v2/b', '{"temperature":null}', { qos: 1 });
+    await fixture.client.publishAsync('v2/c', '[1,2]', { qos: 1 });
+    await fixture.client.publishAsync('v2/d', '{"temperature":2}', { qos: 1 });
 
     assert.deepEqual(await waitForRows(run, 'SELECT device, payload FROM good ORDER BY id', 2), [
       { device: 'a', payload: '{"temperature":1}' },
@@ -121,7 +109,7 @@ describe('validate', () => {
 
   it('names every failing path when allErrors is on', async (t) => {
     const run = await startFlow(
-      broker.url,
+      fixture.broker.url,
       [
         source('v3/{device}'),
         { id: 'check', type: 'validate', config: { schema, allErrors: true } },
@@ -133,14 +121,14 @@ describe('validate', () => {
       ],
     );
     t.after(() => run.stop());
-    await client.publishAsync('v3/a', '{"temperature":"x","humidity":-1}', { qos: 1 });
+    await fixture.client.publishAsync('v3/a', '{"temperature":"x","humidity":-1}', { qos: 1 });
     const [dead] = await waitFor('a dead letter', () => (run.deadLetters().length > 0 ? run.deadLetters() : undefined));
     assert.equal(dead?.reason, 'invalid: /temperature must be number; /humidity must be >= 0');
   });
 
   it('checks formats', async (t) => {
     const run = await startFlow(
-      broker.url,
+      fixture.broker.url,
       [
         source('v4/{device}'),
         {
@@ -156,8 +144,8 @@ describe('validate', () => {
       ],
     );
     t.after(() => run.stop());
-    await client.publishAsync('v4/a', '{"at":"yesterday"}', { qos: 1 });
-    await client.publishAsync('v4/b', '{"at":"2024-05-01T12:00:00Z"}', { qos: 1 });
+    await fixture.client.publishAsync('v4/a', '{"at":"yesterday"}', { qos: 1 });
+    await fixture.client.publishAsync('v4/b', '{"at":"2024-05-01T12:00:00Z"}', { qos: 1 });
     assert.deepEqual(await waitForRows(run, 'SELECT device FROM good', 1), [{ device: 'b' }]);
     const [dead] = await waitFor('a dead letter', () => (run.deadLetters().length > 0 ? run.deadLetters() : undefined));
     assert.equal(dead?.reason, 'invalid: /at must match format "date-time"');
