@@ -1,5 +1,7 @@
 import jsonata from 'jsonata';
 import type { FlowMessage } from '../../../shared/message.js';
+import type { NodeContext, NodeInstance } from '../runtime/nodeRuntime.js';
+import { OrderedResults } from '../runtime/orderedResults.js';
 
 /** Guard rails for user expressions: an evaluation that runs longer or recurses deeper fails. */
 export const EXPRESSION_TIMEOUT_MS = 1000;
@@ -53,4 +55,39 @@ export function isTruthy(value: unknown): boolean {
   if (Array.isArray(value)) return value.some(isTruthy);
   if (typeof value === 'object') return Object.keys(value).length > 0;
   return true;
+}
+
+/**
+ * Evaluates `expression` for each message, one evaluation at a time, and hands the results on in
+ * arrival order. One at a time because evaluations are CPU-bound and JSONata's time limit runs
+ * from the start of each: a burst evaluated at once made every one wait for the others and fail
+ * as an "Evaluation timeout" although none was slow. Each message's delivery is held until its
+ * result is handed on. Bounded: beyond MAX_PENDING_EVALUATIONS a message is dead-lettered.
+ */
+export function evaluateInOrder(
+  ctx: NodeContext<unknown>,
+  node: string,
+  expression: CompiledExpression,
+  onResult: (message: FlowMessage, value: unknown, error: unknown) => void,
+): Required<Pick<NodeInstance, 'onInput' | 'pending' | 'stop'>> {
+  const results = new OrderedResults<FlowMessage, unknown>(MAX_PENDING_EVALUATIONS, (message, value, error) => {
+    onResult(message, value, error);
+    message.delivery?.release();
+  });
+  let previous: Promise<unknown> = Promise.resolve();
+  return {
+    onInput(message) {
+      if (results.size >= MAX_PENDING_EVALUATIONS) {
+        ctx.counters.dropped++;
+        ctx.deadLetter(message, `${node} backlog full (${MAX_PENDING_EVALUATIONS} evaluations pending)`);
+        return;
+      }
+      const work = previous.then(() => expression.evaluate(message.payload, bindingsFor(message)));
+      previous = work.catch(() => undefined);
+      message.delivery?.hold();
+      results.push(message, work);
+    },
+    pending: () => results.size,
+    stop: () => results.idle(),
+  };
 }
