@@ -91,11 +91,16 @@ export function flowOf(
     name: 'test flow',
     connections: [{ id: 'broker', url }],
     nodes,
-    edges: edges.map(([from, fromPort, to, toPort], i) => ({
-      id: `e${i}`,
-      from: { node: from, port: fromPort },
-      to: { node: to, port: toPort ?? 'in' },
-    })),
+    edges: edgesOf(edges),
     ...extra,
   };
+}
+
+/** Edges from `[from, fromPort, to, toPort = 'in']` tuples, with ids e0, e1, ... */
+export function edgesOf(edges: ReadonlyArray<readonly [string, string, string, string?]>): FlowDocument['edges'] {
+  return edges.map(([from, fromPort, to, toPort], i) => ({
+    id: `e${i}`,
+    from: { node: from, port: fromPort },
+    to: { node: to, port: toPort ?? 'in' },
+  }));
 }

@@ -118,14 +118,15 @@ export function settle(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
-/** Publishes each payload in order with QoS 1 and waits for every PUBACK. */
+/** Publishes each payload in order (mqtt.js keeps the order) and waits for every acknowledgement. */
 export async function publishAll(
   client: MqttClient,
   topic: string,
   payloads: readonly (string | Buffer)[],
   qos: 0 | 1 | 2 = 1,
+  retain = false,
 ): Promise<void> {
-  await Promise.all(payloads.map((p) => client.publishAsync(topic, p, { qos })));
+  await Promise.all(payloads.map((p) => client.publishAsync(topic, p, { qos, retain })));
 }
 
 export interface Received {

@@ -9,7 +9,14 @@ import type { FlowDocument } from '../../../shared/flow/flowDocument.js';
 import { revisionOf, type EngineStatus } from '../../../main/engine/flowEngine.js';
 import { checkFlow } from '../../../main/engine/flowLoader.js';
 import { STORE_FILE } from '../../../main/engine/store/store.js';
-import { flowOf, startEngine, testClient, validFlow, type EngineHarness } from '../../helpers/engineHarness.js';
+import {
+  edgesOf,
+  flowOf,
+  startEngine,
+  testClient,
+  validFlow,
+  type EngineHarness,
+} from '../../helpers/engineHarness.js';
 import { startMosquitto, type Mosquitto } from '../../helpers/mosquitto.js';
 import { waitFor } from '../../helpers/waitFor.js';
 import { count, nodeStatus, publishAll, sleep, unique, within } from './support/engineHelpers.js';
@@ -28,11 +35,7 @@ function localFlow(nodes: Node[], edges: Edge[], extra: Record<string, unknown> 
     name: 'engine test',
     connections: [],
     nodes,
-    edges: edges.map(([from, fromPort, to, toPort], i) => ({
-      id: `e${i}`,
-      from: { node: from, port: fromPort },
-      to: { node: to, port: toPort ?? 'in' },
-    })),
+    edges: edgesOf(edges),
     ...extra,
   };
 }

@@ -1,5 +1,3 @@
-import type { MqttClient } from 'mqtt';
-import { connect as netConnect } from 'node:net';
 import type { FlowEngine, NodeStatus } from '../../../../main/engine/flowEngine.js';
 import type { ConnectionStatus } from '../../../../main/engine/mqtt/connectionManager.js';
 import type { EngineHarness } from '../../../helpers/engineHarness.js';
@@ -23,30 +21,11 @@ export function count(harness: EngineHarness, table: string, where = '1', ...par
   return row?.n ?? 0;
 }
 
-/** Publishes each payload in order and waits for every acknowledgement. */
-export async function publishAll(
-  client: MqttClient,
-  topic: string,
-  payloads: readonly string[],
-  qos: 0 | 1 | 2 = 1,
-  retain = false,
-): Promise<void> {
-  for (const payload of payloads) await client.publishAsync(topic, payload, { qos, retain });
-}
+export { publishAll } from '../engineTestKit.js';
 
 export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** True when something accepts TCP connections on 127.0.0.1:port. */
-export function portOpen(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = netConnect(port, '127.0.0.1');
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once('error', () => resolve(false));
-  });
-}
+export { portOpen } from '../../../helpers/mosquitto.js';
 
 /** A short random suffix so that topics and client ids of different tests never meet. */
 export function unique(prefix: string): string {
