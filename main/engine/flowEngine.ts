@@ -91,6 +91,7 @@ export class FlowEngine {
   private flowName: string | undefined;
   private revision: string | undefined;
   private readonly sampler: NodeJS.Timeout;
+  private readonly services: EngineServices;
   private stopped = false;
   private deploying: Promise<unknown> = Promise.resolve();
 
@@ -99,7 +100,28 @@ export class FlowEngine {
     this.stopTimeoutMs = options.stopTimeoutMs ?? 10_000;
     this.store = Store.open(options.dataDir, this.log);
     this.connections = new ConnectionManager(this.log);
-    Object.assign(this.services, { store: this.store, connections: this.connections });
+    this.services = {
+      store: this.store,
+      connections: this.connections,
+      connection: (id) => {
+        const connection = this.connectionById.get(id);
+        if (!connection) throw new Error(`no connection "${id}"`);
+        return connection;
+      },
+      newMessage: (fields): FlowMessage => {
+        const seq = ++this.seq;
+        return {
+          ...fields,
+          id: `${this.runId}-${seq}`,
+          seq,
+          receivedAt: Date.now(),
+          receivedMono: performance.now() - this.startedAt,
+        };
+      },
+      debug: (event: DebugEvent) => {
+        this.events.emit('debug', event);
+      },
+    };
     this.sampler = setInterval(() => this.sample(), 1000);
     this.sampler.unref();
   }
@@ -287,29 +309,6 @@ export class FlowEngine {
     };
     return running;
   }
-
-  private readonly services: EngineServices = {
-    store: undefined as unknown as Store, // set in the constructor, once the store is open
-    connections: undefined as unknown as ConnectionManager,
-    connection: (id) => {
-      const connection = this.connectionById.get(id);
-      if (!connection) throw new Error(`no connection "${id}"`);
-      return connection;
-    },
-    newMessage: (fields): FlowMessage => {
-      const seq = ++this.seq;
-      return {
-        ...fields,
-        id: `${this.runId}-${seq}`,
-        seq,
-        receivedAt: Date.now(),
-        receivedMono: performance.now() - this.startedAt,
-      };
-    },
-    debug: (event: DebugEvent) => {
-      this.events.emit('debug', event);
-    },
-  };
 
   private rewire(flow: FlowDocument): void {
     const fresh = new Map<string, Map<string, Output[]>>();
