@@ -20,6 +20,7 @@ export const simulatorNode = implement({
     let connection: ResolvedConnection | undefined;
     let shared: SharedConnection | undefined;
     let unconfirmed = 0;
+    let stopped = false;
 
     const publish = (target: SharedConnection, m: SimulatedMessage): void => {
       unconfirmed++;
@@ -67,15 +68,26 @@ export const simulatorNode = implement({
     return {
       async start() {
         ctx.log.info({ seed, devices: config.devices, mode: config.mode }, 'simulator started');
+        const begin = (): void => {
+          if (timer !== undefined || stopped) return;
+          timer = setInterval(onTick, config.intervalMs);
+          onTick();
+        };
         if (config.mode === 'publish') {
           connection = services.connection(config.connection as string);
           shared = await services.connections.acquire(connection);
+          // Publishes made before the first connect wait in mqtt.js's offline queue, and the next
+          // tick could overtake them: begin once connected (without holding up the deploy).
+          if (!shared.client.connected) {
+            shared.client.once('connect', begin);
+            return;
+          }
         }
-        timer = setInterval(onTick, config.intervalMs);
-        onTick();
+        begin();
       },
       pending: () => unconfirmed,
       async stop() {
+        stopped = true;
         clearInterval(timer);
         timer = undefined;
         if (connection) await services.connections.release(connection);

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { freePort } from '../../../helpers/mosquitto.js';
 import { FleetModel } from '../../../../main/engine/simulator/fleetModel.js';
-import { testClient } from '../../../helpers/engineHarness.js';
+import { flowOf, startEngine, testClient } from '../../../helpers/engineHarness.js';
 import { brokerFixture } from '../../../helpers/brokerFixture.js';
 import { waitFor } from '../../../helpers/waitFor.js';
 import { collect, settle, startFlow, waitForRows } from '../engineTestKit.js';
@@ -180,5 +181,28 @@ describe('simulator', () => {
       [status.deviceId, status.profile, status.online, status.firmware, status.uptimeS, typeof status.ts],
       ['dev-1', 'sensor', true, '1.4.2', 0, 'number'],
     );
+  });
+
+  it('starts ticking only once its connection is up, so nothing queues offline and ticks keep their order', async (t) => {
+    const port = await freePort();
+    const harness = await startEngine(
+      flowOf(
+        `mqtt://127.0.0.1:${port}`,
+        [
+          {
+            id: 'sim',
+            type: 'simulator',
+            config: { mode: 'publish', connection: 'broker', devices: 2, intervalMs: 10, seed: 5 },
+          },
+        ],
+        [],
+      ),
+    );
+    t.after(() => harness.stop());
+    await settle(300);
+    const sim = harness.engine.status().nodes.find((n) => n.id === 'sim');
+    assert.equal(sim?.state, 'running');
+    assert.equal(sim?.pending, 0, 'no publish waits in the offline queue');
+    assert.equal(sim?.counters.out, 0);
   });
 });
