@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { ENGINE_NODE_FLAGS } from '../main/cli/nodeFlags.js';
 import Database from 'better-sqlite3';
 import { cliPath, repoRoot } from '../test/helpers/paths.js';
 import { waitFor } from '../test/helpers/waitFor.js';
@@ -60,7 +61,9 @@ export function startPipeline(kind: PipelineKind, options: PipelineOptions): Run
   } else {
     const flowFile = join(options.dir, 'flow.json');
     writeFileSync(flowFile, JSON.stringify(benchFlow({ ...options, pipelines })));
-    const nodeArgs = (process.env['BENCH_ENGINE_NODE_ARGS'] ?? '').split(' ').filter(Boolean);
+    // The launcher's flags unless BENCH_ENGINE_NODE_ARGS says otherwise ("" for V8's defaults).
+    const override = process.env['BENCH_ENGINE_NODE_ARGS'];
+    const nodeArgs = override === undefined ? ENGINE_NODE_FLAGS : override.split(' ').filter(Boolean);
     child = spawn(process.execPath, [...nodeArgs, cliPath, 'run', flowFile, '--data-dir', options.dir], {
       stdio: ['ignore', 'pipe', 'inherit'],
       env: { ...process.env, TOPICFLOW_LOG_LEVEL: 'info' },
@@ -69,7 +72,10 @@ export function startPipeline(kind: PipelineKind, options: PipelineOptions): Run
   let connectedAt = 0;
   let subscribed = 0;
   let buffered = '';
+  // BENCH_ENGINE_LOG=path keeps a copy of the child's stdout (e.g. with --trace-gc in BENCH_ENGINE_NODE_ARGS).
+  const logCopy = process.env['BENCH_ENGINE_LOG'];
   child.stdout?.on('data', (d: Buffer) => {
+    if (logCopy !== undefined && kind === 'engine') appendFileSync(logCopy, d);
     buffered += d.toString();
     let nl: number;
     while ((nl = buffered.indexOf('\n')) >= 0) {

@@ -34,3 +34,25 @@ export interface FlowMessage {
   /** Validation errors attached by a `validate` node. */
   readonly errors?: readonly { readonly path: string; readonly message: string }[];
 }
+
+/**
+ * The same message with another payload. Spelled out rather than spread: every message then has
+ * one hidden class, and the hot path allocates one small object per hop (measured in `npm run bench`).
+ */
+export function withPayload(message: FlowMessage, payload: unknown): FlowMessage {
+  return {
+    id: message.id,
+    seq: message.seq,
+    topic: message.topic,
+    payload,
+    raw: message.raw,
+    qos: message.qos,
+    retain: message.retain,
+    properties: message.properties,
+    params: message.params,
+    receivedAt: message.receivedAt,
+    receivedMono: message.receivedMono,
+    delivery: message.delivery,
+    errors: message.errors,
+  };
+}

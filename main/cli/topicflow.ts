@@ -1,4 +1,4 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --max-semi-space-size=1 --heap-growing-percent=40
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -12,6 +12,7 @@ import {
   type Lookup,
 } from '../engine/flowLoader.js';
 import { createLogger } from '../engine/logger.js';
+import { ENGINE_NODE_FLAGS, engineFlagsApplied } from './nodeFlags.js';
 import { NODE_SPECS, secretPaths } from '../../shared/nodes/catalog.js';
 
 const USAGE = `topicflow: run MQTT flows headless
@@ -105,7 +106,13 @@ async function runCommand(args: string[]): Promise<number> {
   for (const p of loaded.problems) log.warn({ file, pointer: p.pointer }, p.message);
   const dataDir = resolve(values['data-dir']);
   const engine = FlowEngine.open({ dataDir, logger: log, stopTimeoutMs: Number(values['stop-timeout']) });
-  log.info({ file, dataDir, store: engine.store.path }, 'starting');
+  log.info({ file, dataDir, store: engine.store.path, memoryFlags: engineFlagsApplied() }, 'starting');
+  if (!engineFlagsApplied()) {
+    log.warn(
+      { flags: ENGINE_NODE_FLAGS.join(' ') },
+      'started without the memory settings of the topicflow launcher: memory use may peak higher',
+    );
+  }
 
   let stopping: Promise<void> | undefined;
   const shutdown = (signal: string): void => {

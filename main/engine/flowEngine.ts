@@ -110,12 +110,21 @@ export class FlowEngine {
       },
       newMessage: (fields): FlowMessage => {
         const seq = ++this.seq;
+        // Spelled out (see withPayload): one hidden class for every message.
         return {
-          ...fields,
           id: `${this.runId}-${seq}`,
           seq,
+          topic: fields.topic,
+          payload: fields.payload,
+          raw: fields.raw,
+          qos: fields.qos,
+          retain: fields.retain,
+          properties: fields.properties,
+          params: fields.params,
           receivedAt: Date.now(),
           receivedMono: performance.now() - this.startedAt,
+          delivery: fields.delivery,
+          errors: undefined,
         };
       },
       debug: (event: DebugEvent) => {

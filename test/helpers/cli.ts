@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { ENGINE_NODE_FLAGS } from '../../main/cli/nodeFlags.js';
 import { cliPath, repoRoot } from './paths.js';
 import { waitFor } from './waitFor.js';
 
@@ -26,9 +27,9 @@ function environment(env: Record<string, string | undefined>): NodeJS.ProcessEnv
   return { PATH: process.env['PATH'], HOME: process.env['HOME'], TOPICFLOW_LOG_LEVEL: 'info', ...env };
 }
 
-/** Starts `topicflow <args>` as a child process, as a user would. */
+/** Starts `topicflow <args>` as a child process, as a user would (with the launcher's Node flags). */
 export function startCli(args: string[], env: Record<string, string | undefined> = {}): RunningCli {
-  const child = spawn(process.execPath, [cliPath, ...args], {
+  const child = spawn(process.execPath, [...ENGINE_NODE_FLAGS, cliPath, ...args], {
     cwd: repoRoot,
     env: environment(env),
     stdio: ['ignore', 'pipe', 'pipe'],

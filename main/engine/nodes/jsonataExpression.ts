@@ -2,6 +2,7 @@ import jsonata from 'jsonata';
 import type { FlowMessage } from '../../../shared/message.js';
 import type { NodeContext, NodeInstance } from '../runtime/nodeRuntime.js';
 import { OrderedResults } from '../runtime/orderedResults.js';
+import { compileFast, FALLBACK, type FastEvaluator } from './fastExpression.js';
 
 /** Guard rails for user expressions: an evaluation that runs longer or recurses deeper fails. */
 export const EXPRESSION_TIMEOUT_MS = 1000;
@@ -9,10 +10,15 @@ export const EXPRESSION_MAX_STACK = 500;
 /** Evaluations in flight per node; beyond it a message is dead-lettered rather than queued. */
 export const MAX_PENDING_EVALUATIONS = 10_000;
 
-export type CompiledExpression = jsonata.Expression;
+export interface CompiledExpression {
+  readonly jsonata: jsonata.Expression;
+  /** A synchronous shortcut for the everyday subset, when the expression is in it (see fastExpression.ts). */
+  readonly fast: FastEvaluator | undefined;
+}
 
 export function compileExpression(source: string): CompiledExpression {
-  return jsonata(source, { timeout: EXPRESSION_TIMEOUT_MS, stack: EXPRESSION_MAX_STACK });
+  const compiled = jsonata(source, { timeout: EXPRESSION_TIMEOUT_MS, stack: EXPRESSION_MAX_STACK });
+  return { jsonata: compiled, fast: compileFast(compiled.ast()) };
 }
 
 /** Returns the problem with an expression, or undefined when it compiles. */
@@ -75,16 +81,27 @@ export function evaluateInOrder(
     message.delivery?.release();
   });
   let previous: Promise<unknown> = Promise.resolve();
+  const fast = expression.fast;
   return {
     onInput(message) {
+      const value = fast === undefined ? FALLBACK : fast(message.payload, message);
+      if (value !== FALLBACK && results.size === 0) {
+        // Nothing queued ahead of it: handing the result on now keeps arrival order.
+        onResult(message, value, undefined);
+        return;
+      }
       if (results.size >= MAX_PENDING_EVALUATIONS) {
         ctx.counters.dropped++;
         ctx.deadLetter(message, `${node} backlog full (${MAX_PENDING_EVALUATIONS} evaluations pending)`);
         return;
       }
-      const work = previous.then(() => expression.evaluate(message.payload, bindingsFor(message)));
-      previous = work.catch(() => undefined);
       message.delivery?.hold();
+      if (value !== FALLBACK) {
+        results.push(message, Promise.resolve(value));
+        return;
+      }
+      const work = previous.then(() => expression.jsonata.evaluate(message.payload, bindingsFor(message)));
+      previous = work.catch(() => undefined);
       results.push(message, work);
     },
     pending: () => results.size,

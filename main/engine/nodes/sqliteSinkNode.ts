@@ -76,16 +76,15 @@ function layoutFor(config: Config): Layout {
       ],
       required: names,
       insert: `INSERT INTO ${table} (${names.map(q).join(', ')}) VALUES (${names.map(() => '?').join(', ')})`,
-      rows: (m) => [
-        config.includePayload
-          ? [
-              m.receivedAt,
-              m.topic,
-              toSql(m.payload, m.payload instanceof Uint8Array ? 'blob' : 'json', 'payload'),
-              ...mappedValues(m),
-            ]
-          : [m.receivedAt, m.topic, ...mappedValues(m)],
-      ],
+      // One array per row, filled in place: this runs for every message (see `npm run bench`).
+      rows: (m) => {
+        const row: SqlValue[] = [m.receivedAt, m.topic];
+        if (config.includePayload) {
+          row.push(toSql(m.payload, m.payload instanceof Uint8Array ? 'blob' : 'json', 'payload'));
+        }
+        for (const c of mapped) row.push(toSql(readPath(m, c.parts), c.type, c.name));
+        return [row];
+      },
     };
   }
 

@@ -1,4 +1,5 @@
 import { transformSpec } from '../../../shared/nodes/transform.js';
+import { withPayload } from '../../../shared/message.js';
 import { implement } from '../runtime/nodeRuntime.js';
 import { checkExpression, compileExpression, describeJsonataError, evaluateInOrder } from './jsonataExpression.js';
 
@@ -13,7 +14,7 @@ export const transformNode = implement({
     const { whenEmpty } = ctx.config;
     return evaluateInOrder(ctx, 'transform', compileExpression(ctx.config.expression), (message, value, error) => {
       if (error !== undefined) ctx.deadLetter(message, `transform failed: ${describeJsonataError(error)}`);
-      else if (value !== undefined) out({ ...message, payload: value });
+      else if (value !== undefined) out(withPayload(message, value));
       else if (whenEmpty === 'dead-letter') ctx.deadLetter(message, 'transform yielded nothing');
       else ctx.counters.dropped++;
     });

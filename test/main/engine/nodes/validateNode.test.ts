@@ -180,4 +180,15 @@ describe('validate', () => {
     root(5);
     assert.deepEqual(describeSchemaErrors(root.errors), [{ path: '/', message: 'must be string' }]);
   });
+
+  it('compiles each distinct schema once, whatever object carries it, and keeps allErrors apart', () => {
+    const schema = { type: 'object', properties: { n: { type: 'number', minimum: 0 } } };
+    const first = compileUserSchema(schema, false);
+    assert.equal(compileUserSchema(structuredClone(schema), false), first);
+    assert.notEqual(compileUserSchema(schema, true), first);
+    // A schema whose `$id` was compiled before compiles again (Ajv would refuse a duplicate id).
+    const withId = { $id: 'urn:topicflow:test', type: 'integer' };
+    assert.equal(compileUserSchema(withId, false)(1), true);
+    assert.equal(compileUserSchema({ ...withId, minimum: 5 }, false)(1), false);
+  });
 });
