@@ -1,4 +1,4 @@
-#!/usr/bin/env -S node --max-semi-space-size=1 --heap-growing-percent=40
+#!/usr/bin/env -S node --max-semi-space-size=1 --heap-growing-percent=40 --v8-pool-size=1
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
