@@ -43,6 +43,34 @@ export interface NodeStatus {
   /** Messages per second over the last sampling period. */
   readonly rates: { readonly in: number; readonly out: number };
   readonly pending: number;
+  /** Network sinks (http-post, mqtt-out): their durable outbox. */
+  readonly outbox?: OutboxStatus | undefined;
+}
+
+/** The durable outbox of one network sink (SQLite table tf_outbox). */
+export interface OutboxStatus {
+  /** Entries waiting or in flight, and their payload bytes. */
+  readonly depth: number;
+  readonly bytes: number;
+  readonly maxCount: number;
+  readonly maxBytes: number;
+  readonly inFlight: number;
+  /** Since the engine started: delivered, evicted to make room, retried after a failure. */
+  readonly sent: number;
+  readonly evicted: number;
+  readonly retries: number;
+  /** Whether the last attempt failed (the target is unreachable or answering 5xx), and why. */
+  readonly failing: boolean;
+  readonly lastError: string | undefined;
+}
+
+/** Whether the SQLite store accepts writes. While it does not, nothing is acknowledged. */
+export interface StoreStatus {
+  readonly state: 'ok' | 'failing';
+  /** The last write error (SQLITE_FULL, SQLITE_READONLY, ...) while failing. */
+  readonly error: string | undefined;
+  /** Monotonic ms (performance.now()) when writes started failing. */
+  readonly failingSinceMono: number | undefined;
 }
 
 export interface EngineStatus {
@@ -50,6 +78,9 @@ export interface EngineStatus {
   readonly revision: string | undefined;
   readonly nodes: readonly NodeStatus[];
   readonly connections: readonly ConnectionStatus[];
+  readonly store: StoreStatus;
+  /** Dead letters recorded since the engine started. */
+  readonly deadLetters: number;
 }
 
 interface Wire {
@@ -398,6 +429,8 @@ export class FlowEngine {
         pending: r.instance.pending?.() ?? 0,
       })),
       connections: this.connections.status(),
+      store: this.store.status(),
+      deadLetters: this.store.deadLettersRecorded,
     };
   }
 

@@ -47,6 +47,9 @@ export class Store {
   readonly db: Database.Database;
   private readonly deadLetterWriter: BatchWriter<DeadLetter>;
   private closed = false;
+  private failure: { error: string; sinceMono: number } | undefined;
+  /** Dead letters committed since the store was opened. */
+  deadLettersRecorded = 0;
 
   private constructor(
     readonly path: string,
@@ -89,6 +92,7 @@ export class Store {
         this.log.error({ err: error, count: items.length }, 'could not record dead letters');
         return;
       }
+      this.deadLettersRecorded += items.length;
       for (const d of items) d.delivery?.release();
     });
   }
@@ -112,6 +116,24 @@ export class Store {
       })();
       this.log.info({ store: this.path, version: v + 1 }, 'store migrated');
     }
+  }
+
+  status(): { state: 'ok' | 'failing'; error: string | undefined; failingSinceMono: number | undefined } {
+    return this.failure
+      ? { state: 'failing', error: this.failure.error, failingSinceMono: this.failure.sinceMono }
+      : { state: 'ok', error: undefined, failingSinceMono: undefined };
+  }
+
+  /** Writers report each write's outcome: a failed write marks the store failing until one succeeds. */
+  reportWrite(error?: unknown): void {
+    if (error === undefined) {
+      if (this.failure) this.log.info({ store: this.path }, 'store writable again');
+      this.failure = undefined;
+      return;
+    }
+    const message = error instanceof Error ? error.message : String(error);
+    if (!this.failure) this.log.error({ store: this.path, error: message }, 'store write failed');
+    this.failure = { error: message, sinceMono: this.failure?.sinceMono ?? performance.now() };
   }
 
   addDeadLetter(deadLetter: DeadLetter): void {
