@@ -31,6 +31,12 @@ const layers = [
     patterns: ['electron', 'react', '**/renderer/**', '**/cli/**', '**/server/**', '**/electron/**'],
   },
   {
+    files: ['main/server/**/*.ts'],
+    message: 'main/server may import main/engine, shared/ and Node libraries only (never electron, renderer, cli).',
+    paths: ['electron'],
+    patterns: ['electron', 'react', '**/renderer/**', '**/cli/**', '**/electron/**'],
+  },
+  {
     files: ['main/cli/**/*.ts'],
     message: 'main/cli may import main/engine, main/server and shared/ only.',
     paths: ['electron'],

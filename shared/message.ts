@@ -29,6 +29,9 @@ export interface FlowMessage {
   readonly receivedAt: number;
   /** Monotonic receive time (ms since the engine started); immune to clock jumps. */
   readonly receivedMono: number;
+  /** The connection a broker message came in on, and its MQTT packet identifier (QoS 1/2 only). */
+  readonly connection: string | undefined;
+  readonly packetId: number | undefined;
   /** Present for QoS 1/2 messages from a broker: the acknowledgement waits for it. */
   readonly delivery: DeliveryHandle | undefined;
   /** Validation errors attached by a `validate` node. */
@@ -52,6 +55,8 @@ export function withPayload(message: FlowMessage, payload: unknown): FlowMessage
     params: message.params,
     receivedAt: message.receivedAt,
     receivedMono: message.receivedMono,
+    connection: message.connection,
+    packetId: message.packetId,
     delivery: message.delivery,
     errors: message.errors,
   };

@@ -54,6 +54,33 @@ describe('import rules (DESIGN.md) fail the lint', () => {
     );
   });
 
+  it('main/server may import main/engine and shared/, never electron, the renderer or the CLI', async () => {
+    for (const line of [
+      "import { app } from 'electron';",
+      "import { x } from '../cli/topicflow.js';",
+      "import { x } from '../../renderer/App.js';",
+    ]) {
+      const errors = await importErrors('main/server/example.ts', `${line}\nexport const y = x;\n`);
+      assert.ok(errors.length > 0, `expected ${line} to be refused in main/server/`);
+      assert.match(errors[0] as string, /main\/server may import/);
+    }
+    assert.deepEqual(
+      await importErrors(
+        'main/server/example.ts',
+        "import { createServer } from 'node:http';\nimport { FlowEngine } from '../engine/flowEngine.js';\nimport { getNodeSpec } from '../../shared/nodes/catalog.js';\nexport const y = [createServer, FlowEngine, getNodeSpec];\n",
+      ),
+      [],
+    );
+  });
+
+  it('main/engine may not import main/server', async () => {
+    const errors = await importErrors(
+      'main/engine/example.ts',
+      "import { healthOf } from '../server/health.js';\nexport const y = healthOf;\n",
+    );
+    assert.ok(errors.length > 0);
+  });
+
   it('main/cli may not import electron', async () => {
     assert.ok(
       (await importErrors('main/cli/example.ts', "import { app } from 'electron';\nexport const y = app;\n")).length >

@@ -12,19 +12,32 @@ import {
   type Lookup,
 } from '../engine/flowLoader.js';
 import { createLogger } from '../engine/logger.js';
+import { deadLettersCommand } from './deadLettersCommand.js';
 import { ENGINE_NODE_FLAGS, engineFlagsApplied } from './nodeFlags.js';
+import { parseListenAddress } from '../server/listenAddress.js';
 import { NODE_SPECS, secretPaths } from '../../shared/nodes/catalog.js';
 
 const USAGE = `topicflow: run MQTT flows headless
 
 Usage:
   topicflow run <flow.json> [--data-dir DIR] [--env-file FILE] [--log-level LEVEL] [--stop-timeout MS]
+                [--http [HOST:]PORT [--http-public]] [--store-max-mb MB]
       Runs a flow until SIGINT/SIGTERM, then drains and exits 0. Logs are JSON lines on stdout.
+      --http serves GET /health and /metrics (Prometheus) on HOST:PORT (default host 127.0.0.1);
+      a non-loopback HOST needs --http-public. --store-max-mb bounds the SQLite file: when it is
+      full, nothing more is acknowledged (the broker keeps it) and /health says unhealthy.
   topicflow validate <flow.json>... [--env-file FILE] [--no-env]
       Checks flow files; prints every problem with its JSON pointer; exit 1 when any is invalid.
       References \${env:NAME} must be set unless --no-env is given.
   topicflow nodes [--json]
       Lists the node types (with --json: their full declarations and config schemas).
+  topicflow dead-letters list [--data-dir DIR] [--node ID] [--limit N] [--json]
+      Lists recorded dead letters, newest first (topicflow dead-letters --help for every option).
+  topicflow dead-letters replay --url mqtt://host:port (--id N... | --node ID | --all) [--data-dir DIR]
+                                [--username U] [--password-env VAR]
+      Publishes their original bytes to their original topics; marks each replayed once acknowledged.
+  topicflow dead-letters purge [--data-dir DIR] (--all | --node ID | --id N... | --replayed | --older-than DAYS)
+      Deletes dead letters and prints how many.
   topicflow --version | --help
 `;
 
@@ -89,11 +102,32 @@ async function runCommand(args: string[]): Promise<number> {
       'env-file': { type: 'string' },
       'log-level': { type: 'string' },
       'stop-timeout': { type: 'string', default: '10000' },
+      http: { type: 'string' },
+      'http-public': { type: 'boolean', default: false },
+      'store-max-mb': { type: 'string' },
     },
   });
   const file = positionals[0];
   if (!file || positionals.length > 1) {
     process.stderr.write('topicflow run: name exactly one flow file\n');
+    return 2;
+  }
+  const http = values.http === undefined ? undefined : parseListenAddress(values.http);
+  if (typeof http === 'string') {
+    process.stderr.write(`topicflow run: --http ${values.http}: ${http}\n`);
+    return 2;
+  }
+  if (http && !http.loopback && !values['http-public']) {
+    process.stderr.write(
+      `topicflow run: --http ${values.http}: ${http.host} is not a loopback address. /health and /metrics have no ` +
+        'authentication and show the flow, its nodes and broker addresses; add --http-public to serve them there ' +
+        'anyway (behind a firewall or an authenticating proxy).\n',
+    );
+    return 2;
+  }
+  const storeMaxMb = values['store-max-mb'] === undefined ? undefined : Number(values['store-max-mb']);
+  if (storeMaxMb !== undefined && !(storeMaxMb > 0)) {
+    process.stderr.write(`topicflow run: --store-max-mb ${values['store-max-mb']}: not a positive number of MB\n`);
     return 2;
   }
   const log = createLogger(values['log-level'] ? { level: values['log-level'] } : {});
@@ -105,7 +139,12 @@ async function runCommand(args: string[]): Promise<number> {
   }
   for (const p of loaded.problems) log.warn({ file, pointer: p.pointer }, p.message);
   const dataDir = resolve(values['data-dir']);
-  const engine = FlowEngine.open({ dataDir, logger: log, stopTimeoutMs: Number(values['stop-timeout']) });
+  const engine = FlowEngine.open({
+    dataDir,
+    logger: log,
+    stopTimeoutMs: Number(values['stop-timeout']),
+    ...(storeMaxMb !== undefined ? { storeMaxBytes: storeMaxMb * 1024 * 1024 } : {}),
+  });
   log.info({ file, dataDir, store: engine.store.path, memoryFlags: engineFlagsApplied() }, 'starting');
   if (!engineFlagsApplied()) {
     log.warn(
@@ -115,6 +154,7 @@ async function runCommand(args: string[]): Promise<number> {
   }
 
   let stopping: Promise<void> | undefined;
+  let observability: { close(): Promise<void> } | undefined;
   const shutdown = (signal: string): void => {
     if (stopping) {
       log.warn({ signal }, 'second signal: exiting without draining');
@@ -122,7 +162,11 @@ async function runCommand(args: string[]): Promise<number> {
     }
     log.info({ signal }, 'draining');
     stopping = engine.stop().then(
-      () => process.exit(0),
+      // The observability server answers during the drain, and closes after it.
+      async () => {
+        await observability?.close();
+        process.exit(0);
+      },
       (error: unknown) => {
         log.error({ err: error }, 'stop failed');
         process.exit(1);
@@ -138,6 +182,17 @@ async function runCommand(args: string[]): Promise<number> {
     process.stderr.write(`${file}: ${result.failed.map((f) => `node "${f.node}": ${f.error}`).join('\n')}\n`);
     return 1;
   }
+  if (http) {
+    // Loaded only when asked for: prom-client stays out of a gateway's memory otherwise.
+    const { startObservabilityServer } = await import('../server/observabilityServer.js');
+    try {
+      observability = await startObservabilityServer(engine, { host: http.host, port: http.port, logger: log });
+    } catch (error) {
+      await engine.stop();
+      process.stderr.write(`topicflow run: cannot serve --http ${values.http}: ${(error as Error).message}\n`);
+      return 1;
+    }
+  }
   return await new Promise<number>(() => {
     // Runs until a signal; shutdown() exits the process.
   });
@@ -152,6 +207,8 @@ async function main(argv: string[]): Promise<number> {
       return validateCommand(rest);
     case 'nodes':
       return nodesCommand(rest);
+    case 'dead-letters':
+      return deadLettersCommand(rest);
     case '--version':
     case '-v':
       process.stdout.write(`${packageVersion()}\n`);

@@ -16,6 +16,7 @@ import {
   type Output,
   type StopReason,
 } from './runtime/nodeRuntime.js';
+import type { OutboxStatus } from './store/outbox.js';
 import { Store } from './store/store.js';
 
 export interface EngineOptions {
@@ -23,6 +24,8 @@ export interface EngineOptions {
   readonly logger?: Logger;
   /** Time each node gets to finish its work when stopped. */
   readonly stopTimeoutMs?: number;
+  /** Upper bound of the SQLite file; when reached, writes fail and nothing more is acknowledged. */
+  readonly storeMaxBytes?: number;
 }
 
 export interface DeployResult {
@@ -33,6 +36,8 @@ export interface DeployResult {
   readonly unchanged: readonly string[];
   readonly failed: readonly { readonly node: string; readonly error: string }[];
 }
+
+export type { OutboxStatus } from './store/outbox.js';
 
 export interface NodeStatus {
   readonly id: string;
@@ -45,23 +50,6 @@ export interface NodeStatus {
   readonly pending: number;
   /** Network sinks (http-post, mqtt-out): their durable outbox. */
   readonly outbox?: OutboxStatus | undefined;
-}
-
-/** The durable outbox of one network sink (SQLite table tf_outbox). */
-export interface OutboxStatus {
-  /** Entries waiting or in flight, and their payload bytes. */
-  readonly depth: number;
-  readonly bytes: number;
-  readonly maxCount: number;
-  readonly maxBytes: number;
-  readonly inFlight: number;
-  /** Since the engine started: delivered, evicted to make room, retried after a failure. */
-  readonly sent: number;
-  readonly evicted: number;
-  readonly retries: number;
-  /** Whether the last attempt failed (the target is unreachable or answering 5xx), and why. */
-  readonly failing: boolean;
-  readonly lastError: string | undefined;
 }
 
 /** Whether the SQLite store accepts writes. While it does not, nothing is acknowledged. */
@@ -129,7 +117,7 @@ export class FlowEngine {
   private constructor(options: EngineOptions) {
     this.log = options.logger ?? silentLogger();
     this.stopTimeoutMs = options.stopTimeoutMs ?? 10_000;
-    this.store = Store.open(options.dataDir, this.log);
+    this.store = Store.open(options.dataDir, this.log, options.storeMaxBytes);
     this.connections = new ConnectionManager(this.log);
     this.services = {
       store: this.store,
@@ -139,6 +127,7 @@ export class FlowEngine {
         if (!connection) throw new Error(`no connection "${id}"`);
         return connection;
       },
+      revision: () => this.revision ?? '',
       newMessage: (fields): FlowMessage => {
         const seq = ++this.seq;
         // Spelled out (see withPayload): one hidden class for every message.
@@ -154,6 +143,8 @@ export class FlowEngine {
           params: fields.params,
           receivedAt: Date.now(),
           receivedMono: performance.now() - this.startedAt,
+          connection: fields.connection,
+          packetId: fields.packetId,
           delivery: fields.delivery,
           errors: undefined,
         };
@@ -427,6 +418,7 @@ export class FlowEngine {
         counters: { ...r.context.counters },
         rates: r.rates,
         pending: r.instance.pending?.() ?? 0,
+        outbox: r.instance.outbox?.(),
       })),
       connections: this.connections.status(),
       store: this.store.status(),

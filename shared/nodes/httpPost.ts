@@ -1,12 +1,13 @@
 import { Type } from '@sinclair/typebox';
 import { defineNode } from './nodeSpec.js';
+import { outboxExample, outboxProperties } from './outboxConfig.js';
 
 export const httpPostSpec = defineNode({
   type: 'http-post',
   title: 'HTTP POST',
   category: 'sink',
   summary:
-    'POSTs each payload as JSON to a URL. A response other than 2xx, a timeout or a refused connection is an error and the message becomes a dead letter.',
+    'POSTs each payload as JSON to a URL, from a durable outbox: a message is acknowledged once it is in the outbox, and leaves it when the endpoint answers 2xx. 5xx, 408, 429, timeouts and refused connections are retried with backoff; other 4xx answers make a dead letter.',
   inputs: [{ name: 'in', description: 'Messages to send.' }],
   outputs: [],
   config: Type.Object(
@@ -25,13 +26,13 @@ export const httpPostSpec = defineNode({
         description: 'Headers whose values are secrets, each a reference: `Bearer ${env:API_TOKEN}`.',
       }),
       timeoutMs: Type.Integer({ minimum: 1, maximum: 600000, default: 10000 }),
-      maxInFlight: Type.Integer({ minimum: 1, maximum: 256, default: 8, description: 'Concurrent requests.' }),
-      maxQueue: Type.Integer({
+      maxInFlight: Type.Integer({
         minimum: 1,
-        maximum: 1000000,
-        default: 10000,
-        description: 'Messages waiting to be sent; beyond it new messages are dead-lettered and counted as dropped.',
+        maximum: 256,
+        default: 1,
+        description: 'Concurrent requests (1 keeps strict priority and arrival order).',
       }),
+      ...outboxProperties,
     },
     { additionalProperties: false },
   ),
@@ -40,7 +41,7 @@ export const httpPostSpec = defineNode({
     headers: { 'x-source': 'topicflow' },
     secretHeaders: { authorization: 'Bearer ${env:INGEST_TOKEN}' },
     timeoutMs: 10000,
-    maxInFlight: 8,
-    maxQueue: 10000,
+    maxInFlight: 1,
+    ...outboxExample,
   },
 });

@@ -48,6 +48,20 @@ export const sqliteSinkSpec = defineNode({
         default: true,
         description: 'row mode: keep the whole payload as JSON in a `payload` column.',
       }),
+      dedupe: Type.String({
+        default: 'auto',
+        minLength: 1,
+        maxLength: 200,
+        description:
+          'How a message redelivered after a crash is recognised and written once. `auto`: a QoS 1/2 message by its connection, MQTT packet id, topic and payload (a broker redelivers with the same packet id); `off`; or a path such as `payload.msgId` whose value identifies a message (messages without it are not deduplicated).',
+        examples: ['auto', 'off', 'payload.msgId'],
+      }),
+      dedupeWindow: Type.Integer({
+        minimum: 100,
+        maximum: 10000000,
+        default: 10000,
+        description: 'How many recent message keys are remembered for `dedupe`.',
+      }),
       batchSize: Type.Integer({
         minimum: 1,
         maximum: 100000,
@@ -87,6 +101,9 @@ export const sqliteSinkSpec = defineNode({
     } else if (config.keys.length > 0) {
       problems.push({ path: '/keys', message: 'keys apply to upsert mode only' });
     }
+    if (config.dedupe !== 'auto' && config.dedupe !== 'off' && !/^[A-Za-z_]\w*(\.[\w-]+)*$/.test(config.dedupe)) {
+      problems.push({ path: '/dedupe', message: 'must be "auto", "off" or a dotted path such as payload.msgId' });
+    }
     return problems;
   },
   example: {
@@ -95,6 +112,8 @@ export const sqliteSinkSpec = defineNode({
     columns: [{ name: 'value', path: 'payload', type: 'real', merge: false }],
     keys: [],
     includePayload: false,
+    dedupe: 'auto',
+    dedupeWindow: 10000,
     batchSize: 1000,
   },
 });

@@ -1,5 +1,6 @@
 import type { IPublishPacket, MqttClient, Packet } from 'mqtt';
 import { Delivery } from '../runtime/delivery.js';
+import { LatencyHistogram } from '../runtime/latencyHistogram.js';
 
 /**
  * Makes an mqtt.js client acknowledge QoS 1/2 messages only when the work they caused is done,
@@ -14,12 +15,22 @@ import { Delivery } from '../runtime/delivery.js';
  * 4.6). One that belongs to an earlier connection is dropped: the broker redelivers that message
  * on the new connection, and a PUBACK with an old id could acknowledge another message.
  * test/main/engine/mqtt/ackAfterCommit.test.ts pins this behaviour of mqtt.js.
+ *
+ * `latency` counts, per acknowledgement written, the time from the message reaching the client
+ * (QoS 2: its PUBREL, when mqtt.js hands it over) to its PUBACK/PUBCOMP being written, by
+ * performance.now(); acknowledgements dropped with an old connection are not counted.
  */
 export class AckAfterCommit {
-  private readonly pending: { readonly packet: IPublishPacket; readonly generation: number; done: boolean }[] = [];
+  private readonly pending: {
+    readonly packet: IPublishPacket;
+    readonly generation: number;
+    readonly receivedMono: number;
+    done: boolean;
+  }[] = [];
   private head = 0;
   private generation = 0;
   private acknowledged = 0;
+  readonly latency = new LatencyHistogram();
 
   constructor(private readonly client: MqttClient) {
     const deferred = new DeferredAck();
@@ -34,7 +45,7 @@ export class AckAfterCommit {
   /** A delivery for a received packet; `undefined` for QoS 0, which needs no acknowledgement. */
   track(packet: IPublishPacket): Delivery | undefined {
     if (packet.qos === 0) return undefined;
-    const entry = { packet, generation: this.generation, done: false };
+    const entry = { packet, generation: this.generation, receivedMono: performance.now(), done: false };
     this.pending.push(entry);
     return new Delivery(() => {
       entry.done = true;
@@ -54,11 +65,21 @@ export class AckAfterCommit {
   private flush(): void {
     const pending = this.pending;
     const pubacks: number[] = [];
+    // writePubacks writes nothing without a live stream: count only what is written.
+    const stream = this.client.stream;
+    const writable = !!stream && !stream.destroyed;
+    let now = -1;
     while (this.head < pending.length && (pending[this.head] as { done: boolean }).done) {
-      const { packet, generation } = pending[this.head++] as { packet: IPublishPacket; generation: number };
+      const { packet, generation, receivedMono } = pending[this.head++] as (typeof pending)[number];
       if (generation !== this.generation || !this.client.connected) continue;
-      if (packet.qos === 1) pubacks.push(packet.messageId as number);
-      else this.acknowledgeQoS2(packet);
+      if (now < 0) now = performance.now();
+      if (packet.qos === 1) {
+        pubacks.push(packet.messageId as number);
+        if (writable) this.latency.observe(now - receivedMono);
+      } else {
+        this.acknowledgeQoS2(packet);
+        this.latency.observe(now - receivedMono);
+      }
     }
     if (pubacks.length > 0) this.writePubacks(pubacks);
     if (this.head > 1024 && this.head * 2 > pending.length) {

@@ -6,6 +6,7 @@ import type { FlowConnection } from '../../../shared/flow/flowDocument.js';
 import { matchTopic, type TopicFilter } from '../../../shared/topicFilter.js';
 import type { Logger } from '../logger.js';
 import type { Delivery } from '../runtime/delivery.js';
+import type { LatencySnapshot } from '../runtime/latencyHistogram.js';
 import { AckAfterCommit } from './ackAfterCommit.js';
 import { EmbeddedBroker } from './embeddedBroker.js';
 
@@ -33,6 +34,10 @@ export interface ConnectionStatus {
   readonly subscriptions: number;
   /** QoS 1/2 messages received whose work is not done yet (so not acknowledged). */
   readonly unacknowledged: number;
+  /** Monotonic ms (performance.now()) since when it has not been connected; undefined while connected. */
+  readonly downSinceMono?: number | undefined;
+  /** Receipt → PUBACK/PUBCOMP written, for the QoS 1/2 messages acknowledged on this connection. */
+  readonly ackLatency?: LatencySnapshot | undefined;
 }
 
 interface Route {
@@ -62,6 +67,7 @@ export class SharedConnection {
   readonly client: MqttClient;
   users = 0;
   private state: ConnectionState = 'connecting';
+  private downSinceMono: number | undefined = performance.now();
   private connects = 0;
   private attempts = 0;
   private lastError: string | undefined;
@@ -89,6 +95,7 @@ export class SharedConnection {
         );
       }
       this.state = 'connected';
+      this.downSinceMono = undefined;
       this.connects++;
       this.attempts = 0;
       this.lastError = undefined;
@@ -102,6 +109,7 @@ export class SharedConnection {
       const delay = reconnectDelay(this.attempts++);
       this.client.options.reconnectPeriod = delay;
       if (this.state === 'connected') this.log.warn({ connection: id, url }, 'mqtt connection lost');
+      this.downSinceMono ??= performance.now();
       this.state = 'reconnecting';
       this.log.info(
         { connection: id, url, attempt: this.attempts, retryInMs: delay, error: this.lastError },
@@ -201,11 +209,14 @@ export class SharedConnection {
       users: this.users,
       subscriptions: this.brokerFilters.size,
       unacknowledged: this.acks.unacknowledged,
+      downSinceMono: this.downSinceMono,
+      ackLatency: this.acks.latency.snapshot(),
     };
   }
 
   async close(): Promise<void> {
     this.state = 'closed';
+    this.downSinceMono ??= performance.now();
     // Without a connection nothing queued can be sent or acknowledged; a graceful end would wait
     // for those acknowledgements (an unsubscribe sent while offline, say) forever.
     await this.client.endAsync(!this.client.connected);

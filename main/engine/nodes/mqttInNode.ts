@@ -40,6 +40,8 @@ export const mqttInNode = implement({
           retain: packet.retain,
           properties: packet.properties as Record<string, unknown> | undefined,
           params,
+          connection: ctx.config.connection,
+          packetId: packet.qos > 0 ? packet.messageId : undefined,
           delivery,
         }),
       );

@@ -43,6 +43,8 @@ export const simulatorNode = implement({
           retain: m.retain,
           properties: undefined,
           params: {},
+          connection: undefined,
+          packetId: undefined,
           delivery: undefined,
         }),
       );

@@ -1,10 +1,11 @@
 import type { Static } from '@sinclair/typebox';
+import { createHash } from 'node:crypto';
 import type Database from 'better-sqlite3';
 import type { FlowMessage } from '../../../shared/message.js';
 import type { COLUMN_TYPES } from '../../../shared/nodes/sqliteSink.js';
 import { sqliteSinkSpec } from '../../../shared/nodes/sqliteSink.js';
 import { readPath } from '../../../shared/topicTemplate.js';
-import { BatchWriter } from '../store/batchWriter.js';
+import { DurableWriter } from '../store/durableWriter.js';
 import { errorMessage, implement, type NodeContext } from '../runtime/nodeRuntime.js';
 
 type Config = Static<typeof sqliteSinkSpec.config>;
@@ -150,54 +151,100 @@ function prepareTable(db: Database.Database, config: Config, layout: Layout): vo
 interface Pending {
   readonly message: FlowMessage;
   readonly rows: SqlValue[][];
+  /** Identifies the message for dedupe; undefined: always written. */
+  readonly key: Buffer | undefined;
+  /** Set in the transaction: false when the key was seen before (a redelivery, not written again). */
+  written: boolean;
+}
+
+/** The dedupe key of a message, per the node's `dedupe` setting. */
+function dedupeKeyOf(setting: string): (message: FlowMessage) => Buffer | undefined {
+  if (setting === 'off') return () => undefined;
+  if (setting === 'auto') {
+    return (m) => {
+      // Only a broker's QoS 1/2 delivery can come again; it comes with the same packet id.
+      if (m.packetId === undefined || m.connection === undefined) return undefined;
+      const hash = createHash('sha1').update(`${m.connection}\u0000${m.packetId}\u0000${m.topic}\u0000`);
+      if (m.raw) hash.update(m.raw);
+      return hash.digest();
+    };
+  }
+  const parts = setting.split('.');
+  return (m) => {
+    const value = readPath(m, parts);
+    if (value === undefined || value === null) return undefined;
+    return createHash('sha1')
+      .update(typeof value === 'string' ? `s${value}` : `j${JSON.stringify(value)}`)
+      .digest();
+  };
 }
 
 function createSink(ctx: NodeContext<Config>) {
   const db = ctx.services.store.db;
   const layout = layoutFor(ctx.config);
-  let insert: Database.Statement | undefined;
+  const keyOf = dedupeKeyOf(ctx.config.dedupe);
+  const window = ctx.config.dedupeWindow;
   let writeAll: ((items: Pending[]) => void) | undefined;
+  let duplicates = 0;
 
-  /** Commits, then lets go of each message: its delivery can be acknowledged now. */
-  const commit = (items: Pending[]): void => {
-    (writeAll as (items: Pending[]) => void)(items);
-    ctx.counters.out += items.length;
-    for (const item of items) item.message.delivery?.release();
-  };
-  const writer = new BatchWriter<Pending>(ctx.config.batchSize, (items) => {
-    try {
-      commit(items);
-    } catch {
-      // One bad row must not sink its batch: write the messages one by one, dead-letter the failures.
+  const writer = new DurableWriter<Pending>({
+    batchSize: ctx.config.batchSize,
+    write: (items) => (writeAll as (items: Pending[]) => void)(items),
+    committed: (items) => {
+      // Counts out on commit; releasing lets each message be acknowledged (a redelivery too).
       for (const item of items) {
-        try {
-          commit([item]);
-        } catch (error) {
-          ctx.deadLetter(item.message, `sqlite-sink "${ctx.config.table}": ${errorMessage(error)}`);
-          item.message.delivery?.release();
-        }
+        if (item.written) ctx.counters.out++;
+        else duplicates++;
+        item.message.delivery?.release();
       }
-    }
+    },
+    rejected: (item, error) => {
+      ctx.deadLetter(item.message, `sqlite-sink "${ctx.config.table}": ${errorMessage(error)}`);
+      item.message.delivery?.release();
+    },
+    store: ctx.services.store,
+    log: ctx.log,
+    // While the store fails, QoS 0 messages (which nothing redelivers) wait up to this many.
+    maxWaiting: 10_000,
+    overflow: (item) => {
+      if (item.message.delivery !== undefined) return true;
+      ctx.counters.dropped++;
+      return false;
+    },
   });
 
   return {
     start() {
       prepareTable(db, ctx.config, layout);
       const statement = db.prepare(layout.insert);
-      insert = statement;
+      const seen = db.prepare('INSERT OR IGNORE INTO tf_seen (sink, key, n) VALUES (?, ?, ?)');
+      const forget = db.prepare('DELETE FROM tf_seen WHERE sink = ? AND n <= ?');
+      let n = (db.prepare('SELECT max(n) AS n FROM tf_seen WHERE sink = ?').get(ctx.id) as { n: number | null }).n ?? 0;
+      let forgotten = n;
       writeAll = db.transaction((items: Pending[]) => {
-        for (const item of items) for (const row of item.rows) statement.run(row);
+        for (const item of items) {
+          // The key commits with the rows: a message is either written with its key or not at all.
+          item.written = item.key === undefined || seen.run(ctx.id, item.key, ++n).changes > 0;
+          if (item.written) for (const row of item.rows) statement.run(row);
+        }
+        // Keep the last `window` keys, pruning in steps of a tenth of it.
+        if (n - forgotten > window + window / 10) {
+          forgotten = n - window;
+          forget.run(ctx.id, forgotten);
+        }
       });
     },
     onInput(message: FlowMessage) {
-      if (!insert) throw new Error('sqlite-sink is not started');
+      if (!writeAll) throw new Error('sqlite-sink is not started');
       const rows = layout.rows(message);
       message.delivery?.hold();
-      writer.add({ message, rows });
+      writer.add({ message, rows, key: keyOf(message), written: false });
     },
     pending: () => writer.pending,
     stop() {
       writer.flush();
+      if (duplicates > 0) ctx.log.info({ duplicates }, 'sqlite-sink skipped redelivered messages');
+      return writer.idle().finally(() => writer.close());
     },
   };
 }

@@ -3,6 +3,7 @@ import type { DeliveryHandle, FlowMessage } from '../../../shared/message.js';
 import type { NodeSpec } from '../../../shared/nodes/nodeSpec.js';
 import type { Logger } from '../logger.js';
 import type { ConnectionManager, ResolvedConnection } from '../mqtt/connectionManager.js';
+import type { OutboxStatus } from '../store/outbox.js';
 import type { Store } from '../store/store.js';
 
 export interface NodeCounters {
@@ -37,9 +38,14 @@ export interface EngineServices {
   readonly store: Store;
   readonly connections: ConnectionManager;
   connection(id: string): ResolvedConnection;
+  /** The revision of the flow deployed now (recorded with dead letters). */
+  revision(): string;
   /** Stamps a new message with the next sequence number, an id and receive times. */
   newMessage(
-    fields: Pick<FlowMessage, 'topic' | 'payload' | 'raw' | 'qos' | 'retain' | 'properties' | 'params' | 'delivery'>,
+    fields: Pick<
+      FlowMessage,
+      'topic' | 'payload' | 'raw' | 'qos' | 'retain' | 'properties' | 'params' | 'connection' | 'packetId' | 'delivery'
+    >,
   ): FlowMessage;
   debug(event: DebugEvent): void;
 }
@@ -73,6 +79,8 @@ export interface NodeInstance {
   stop?(reason: StopReason): void | Promise<void>;
   /** Work accepted but not finished (queued requests, unflushed rows), for status and draining. */
   pending?(): number;
+  /** Network sinks: their durable outbox. */
+  outbox?(): OutboxStatus;
 }
 
 export interface NodeImplementation<C extends TObject = TObject> {

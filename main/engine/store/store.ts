@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import type { DeliveryHandle } from '../../../shared/message.js';
 import type { Logger } from '../logger.js';
-import { BatchWriter } from './batchWriter.js';
+import { DurableWriter } from './durableWriter.js';
 
 export const STORE_FILE = 'topicflow.db';
 /** Dead letters keep at most this many bytes of the original payload. */
@@ -26,6 +26,29 @@ const MIGRATIONS: readonly string[] = [
      replayed_at INTEGER
    );
    CREATE INDEX tf_dead_letters_node ON tf_dead_letters(node, id);`,
+  // Keys of messages a sqlite-sink committed, so a redelivery after a crash is written once.
+  `CREATE TABLE tf_seen (
+     sink TEXT NOT NULL,            -- node id
+     key BLOB NOT NULL,
+     n INTEGER NOT NULL,            -- per-sink counter: the window keeps the last N keys
+     PRIMARY KEY (sink, key)
+   ) WITHOUT ROWID;
+   CREATE INDEX tf_seen_n ON tf_seen(sink, n);`,
+  // Durable outbox of the network sinks (http-post, mqtt-out).
+  `CREATE TABLE tf_outbox (
+     id INTEGER PRIMARY KEY,        -- enqueue order (not the wall clock)
+     node TEXT NOT NULL,
+     priority INTEGER NOT NULL,
+     at INTEGER NOT NULL,           -- wall clock at enqueue, epoch ms (informational)
+     seq INTEGER,                   -- engine receive sequence of the message
+     topic TEXT,
+     body BLOB NOT NULL,
+     bytes INTEGER NOT NULL,
+     attempts INTEGER NOT NULL DEFAULT 0,
+     last_error TEXT
+   );
+   CREATE INDEX tf_outbox_next ON tf_outbox(node, priority DESC, id);
+   CREATE INDEX tf_outbox_evict ON tf_outbox(node, priority, id);`,
 ];
 
 export interface DeadLetter {
@@ -45,7 +68,7 @@ export interface DeadLetter {
 /** The workspace's SQLite file: WAL, a busy timeout, versioned migrations. */
 export class Store {
   readonly db: Database.Database;
-  private readonly deadLetterWriter: BatchWriter<DeadLetter>;
+  private readonly deadLetterWriter: DurableWriter<DeadLetter>;
   private closed = false;
   private failure: { error: string; sinceMono: number } | undefined;
   /** Dead letters committed since the store was opened. */
@@ -84,22 +107,43 @@ export class Store {
         );
       }
     });
-    this.deadLetterWriter = new BatchWriter<DeadLetter>(500, (items) => {
-      try {
-        insertAll(items);
-      } catch (error) {
-        // Not released: their messages stay unacknowledged, so the broker redelivers them.
-        this.log.error({ err: error, count: items.length }, 'could not record dead letters');
-        return;
-      }
-      this.deadLettersRecorded += items.length;
-      for (const d of items) d.delivery?.release();
+    this.deadLetterWriter = new DurableWriter<DeadLetter>({
+      batchSize: 500,
+      write: insertAll,
+      committed: (items) => {
+        this.deadLettersRecorded += items.length;
+        for (const d of items) d.delivery?.release();
+      },
+      rejected: (item, error) => {
+        // Not released: its message stays unacknowledged, so the broker redelivers it.
+        this.log.error({ err: error, node: item.node, reason: item.reason }, 'could not record a dead letter');
+      },
+      store: this,
+      log,
+      // While the store fails, dead letters of QoS 0 messages (nothing to redeliver) are bounded.
+      maxWaiting: 10_000,
+      overflow: (item) => item.delivery !== undefined,
     });
   }
 
-  static open(dataDir: string, log: Logger): Store {
+  static open(dataDir: string, log: Logger, maxBytes?: number): Store {
     mkdirSync(dataDir, { recursive: true });
-    return new Store(join(dataDir, STORE_FILE), log);
+    const store = new Store(join(dataDir, STORE_FILE), log);
+    if (maxBytes !== undefined) store.limitSize(maxBytes);
+    return store;
+  }
+
+  /**
+   * Bounds the file (PRAGMA max_page_count, on this connection): past it, writes fail with
+   * SQLITE_FULL exactly as on a full disk, so the same path (hold acks, report failing) handles both.
+   * Returns the bound in bytes (whole pages; never below what the file already uses).
+   */
+  limitSize(maxBytes: number): number {
+    const pageSize = this.db.pragma('page_size', { simple: true }) as number;
+    const pages = this.db.pragma(`max_page_count = ${Math.max(1, Math.floor(maxBytes / pageSize))}`, {
+      simple: true,
+    }) as number;
+    return pages * pageSize;
   }
 
   private migrate(): void {
@@ -157,6 +201,7 @@ export class Store {
   close(): void {
     if (this.closed) return;
     this.flush();
+    this.deadLetterWriter.close();
     this.closed = true;
     this.db.close();
   }

@@ -5,9 +5,10 @@ import type { MqttClient } from 'mqtt';
 import { testClient } from '../../../helpers/engineHarness.js';
 import { freePort, startMosquitto, type Mosquitto } from '../../../helpers/mosquitto.js';
 import { waitFor } from '../../../helpers/waitFor.js';
-import { publishAll, settle, startFlow, type RunningFlow } from '../engineTestKit.js';
+import { publishAll, startFlow, type RunningFlow } from '../engineTestKit.js';
 
 interface Request {
+  status?: number;
   readonly method: string | undefined;
   readonly url: string | undefined;
   readonly headers: IncomingHttpHeaders;
@@ -22,16 +23,20 @@ const requests: Request[] = [];
 let active = 0;
 let maxActive = 0;
 const hanging: ServerResponse[] = [];
+/** What /switch answers: 503 while 'failing', 200 when 'up'. */
+let mode: 'failing' | 'up' = 'up';
 
-/** Paths decide the answer: /ok 200, /fail 500, /missing 404, /slow 204 after 60 ms, /slower after 300 ms, /hang never. */
+/** Paths decide the answer: /ok 200, /fail 500, /missing 404, /slow 204 after 60 ms, /slower after 300 ms, /hang never, /switch per `mode`. */
 function startServer(): Promise<void> {
   server = createServer((req, res) => {
     let body = '';
     req.setEncoding('utf8');
     req.on('data', (chunk: string) => (body += chunk));
     req.on('end', () => {
-      requests.push({ method: req.method, url: req.url, headers: req.headers, body });
+      const request: Request = { method: req.method, url: req.url, headers: req.headers, body };
+      requests.push(request);
       const finish = (status: number, text = ''): void => {
+        request.status = status;
         res.writeHead(status, { 'content-type': 'text/plain' }).end(text);
       };
       if (req.url === '/ok') finish(200, 'thanks');
@@ -47,6 +52,7 @@ function startServer(): Promise<void> {
         }, 60);
       } else if (req.url === '/slower') setTimeout(() => finish(204), 300);
       else if (req.url === '/hang') hanging.push(res);
+      else if (req.url === '/switch') finish(mode === 'up' ? 200 : 503, mode === 'up' ? '' : 'down for maintenance');
       else finish(400);
     });
   });
@@ -139,52 +145,140 @@ describe('http-post', () => {
     assert.equal(request?.body, '"text"');
   });
 
-  it('dead-letters a message answered with 500 or 404, with the status in the reason', async (t) => {
-    const run = await startFlow(
-      broker.url,
-      [
-        { id: 'in-a', type: 'mqtt-in', config: { connection: 'broker', topic: 'h3/a', decoding: 'json' } },
-        { id: 'in-b', type: 'mqtt-in', config: { connection: 'broker', topic: 'h3/b', decoding: 'json' } },
-        { id: 'post-500', type: 'http-post', config: { url: `${base}/fail` } },
-        { id: 'post-404', type: 'http-post', config: { url: `${base}/missing` } },
-      ],
-      [
-        ['in-a', 'out', 'post-500'],
-        ['in-b', 'out', 'post-404'],
-      ],
-    );
+  it('dead-letters a 4xx answer at once, with the status in the reason', async (t) => {
+    const run = await postFlow('h3/+', { url: `${base}/missing` });
     t.after(() => run.stop());
-    await client.publishAsync('h3/a', '{"n":1}', { qos: 1 });
-    await deadLetters(run, 1);
     await client.publishAsync('h3/b', '{"n":2}', { qos: 1 });
-    const dead = await deadLetters(run, 2);
+    const dead = await deadLetters(run, 1);
     assert.deepEqual(
       dead.map((d) => [d.node, d.reason, d.topic, d.payload?.toString()]),
-      [
-        ['post-500', 'http-post: 500 Internal Server Error: boom', 'h3/a', '{"n":1}'],
-        ['post-404', 'http-post: 404 Not Found: no such thing', 'h3/b', '{"n":2}'],
-      ],
+      [['post', 'http-post: 404 Not Found: no such thing', 'h3/b', '{"n":2}']],
     );
-    assert.equal(run.node('post-500').counters.out, 0);
-    assert.equal(run.node('post-500').counters.errors, 1);
+    assert.equal(run.node('post').counters.out, 0);
+    assert.equal(run.node('post').counters.errors, 1);
+    await waitFor('the outbox empty', () => run.node('post').outbox?.depth === 0);
+    assert.equal(run.rows('SELECT * FROM tf_outbox').length, 0);
   });
 
-  it('dead-letters a message when the URL is unreachable', async (t) => {
-    const closedPort = await freePort();
-    const run = await postFlow('h4/+', { url: `http://127.0.0.1:${closedPort}/ingest`, timeoutMs: 5000 });
-    t.after(() => run.stop());
+  it('keeps retrying 5xx, timeouts and an unreachable endpoint, and delivers once it answers', async (t) => {
+    const port = await freePort();
+    mode = 'failing';
+    const runs = await Promise.all([
+      postFlow('h4/+', { url: `http://127.0.0.1:${port}/ingest`, timeoutMs: 5000, retryBaseMs: 20, retryMaxMs: 100 }),
+      postFlow('h5/+', { url: `${base}/switch`, retryBaseMs: 20, retryMaxMs: 100 }),
+      postFlow('h8/+', { url: `${base}/hang`, timeoutMs: 100, retryBaseMs: 20, retryMaxMs: 100 }),
+    ]);
+    t.after(() => Promise.all(runs.map((r) => r.stop())));
+    const [unreachable, failing, hangs] = runs as [RunningFlow, RunningFlow, RunningFlow];
     await client.publishAsync('h4/a', '{"n":1}', { qos: 1 });
-    const [dead] = await deadLetters(run, 1);
-    assert.match(dead?.reason ?? '', new RegExp(`^http-post: fetch failed \\(.*ECONNREFUSED.*${closedPort}.*\\)$`));
-    assert.equal(dead?.payload?.toString(), '{"n":1}');
+    await client.publishAsync('h5/a', '{"n":2}', { qos: 1 });
+    await client.publishAsync('h8/a', '{"n":3}', { qos: 1 });
+    for (const [run, error] of [
+      [unreachable, /^http-post: fetch failed \(.*ECONNREFUSED/],
+      [failing, /^http-post: 503 Service Unavailable/],
+      [hangs, /^http-post: .*(timeout|aborted)/i],
+    ] as const) {
+      await waitFor('3 retries', () => (run.node('post').outbox?.retries ?? 0) >= 3);
+      const outbox = run.node('post').outbox;
+      assert.equal(outbox?.depth, 1);
+      assert.equal(outbox?.failing, true);
+      assert.match(outbox?.lastError ?? '', error);
+      assert.deepEqual(run.deadLetters(), []);
+      const [row] = run.rows<{ attempts: number; last_error: string }>('SELECT attempts, last_error FROM tf_outbox');
+      assert.ok((row?.attempts ?? 0) >= 3);
+    }
+    // The endpoints come back: a server on the refused port, and /switch answering 200.
+    const late = createServer((req, res) => {
+      req.resume();
+      req.on('end', () => res.writeHead(200).end());
+    });
+    await new Promise<void>((resolve) => late.listen(port, '127.0.0.1', resolve));
+    t.after(() => new Promise((resolve) => late.close(resolve)));
+    mode = 'up';
+    for (const run of [unreachable, failing]) {
+      await waitFor('delivered', () => run.node('post').counters.out === 1);
+      assert.equal(run.node('post').outbox?.failing, false);
+      await waitFor('outbox emptied', () => run.rows('SELECT * FROM tf_outbox').length === 0);
+    }
   });
 
-  it('dead-letters a message whose request times out', async (t) => {
-    const run = await postFlow('h5/+', { url: `${base}/hang`, timeoutMs: 200 });
+  it('sends the highest priority first once the endpoint is back, each priority in arrival order', async (t) => {
+    const since = requests.length;
+    mode = 'failing';
+    const run = await postFlow('h9/+', {
+      url: `${base}/switch`,
+      maxInFlight: 1,
+      priority: 1,
+      priorityFrom: 'level = "alarm" ? 10 : level = "debug" ? -5 : undefined',
+      retryBaseMs: 20,
+      retryMaxMs: 100,
+    });
     t.after(() => run.stop());
-    await client.publishAsync('h5/a', '{"n":1}', { qos: 1 });
-    const [dead] = await deadLetters(run, 1);
-    assert.match(dead?.reason ?? '', /^http-post: .*timeout/i);
+    const levels = ['info', 'alarm', 'debug', 'info', 'alarm', 'debug', 'alarm', 'info'];
+    await publishAll(
+      client,
+      'h9/a',
+      levels.map((level, n) => JSON.stringify({ n, level })),
+    );
+    await waitFor('all queued', () => run.node('post').outbox?.depth === levels.length);
+    const priorities = run
+      .rows<{ priority: number }>('SELECT priority FROM tf_outbox ORDER BY id')
+      .map((r) => r.priority);
+    assert.deepEqual(priorities, [1, 10, -5, 1, 10, -5, 10, 1]);
+    const failedBefore = seen('/switch', since).length;
+    mode = 'up';
+    await waitFor('all sent', () => run.node('post').counters.out === levels.length);
+    const delivered = seen('/switch', since)
+      .slice(failedBefore)
+      .filter((r) => r.status === 200)
+      .map((r) => (JSON.parse(r.body) as { n: number }).n);
+    assert.deepEqual(delivered, [1, 4, 6, 0, 3, 7, 2, 5]);
+  });
+
+  it('evicts the lowest priority, oldest messages to the dead letters when the outbox is full', async (t) => {
+    mode = 'failing';
+    const run = await postFlow('h7/+', {
+      url: `${base}/switch`,
+      maxInFlight: 1,
+      outboxMaxMessages: 3,
+      priorityFrom: 'p',
+      retryBaseMs: 5000,
+      retryMaxMs: 5000,
+    });
+    t.after(() => run.stop());
+    // One at a time (each committed before the next), so evictions happen in a known order.
+    for (const [n, p] of [
+      [0, 1],
+      [1, 0],
+      [2, 5],
+      [3, 0],
+      [4, 1],
+      [5, 9],
+    ] as const) {
+      await client.publishAsync('h7/a', JSON.stringify({ n, p }), { qos: 1 });
+      await waitFor(`message ${n} queued`, () =>
+        run.rows<{ c: number }>('SELECT count(*) AS c FROM tf_outbox')[0]?.c === Math.min(n + 1, 3) ? true : undefined,
+      );
+    }
+    const dead = await deadLetters(run, 3);
+    // n=0 went out first and failed: it is the one in flight or waiting; evicted: lowest priority, oldest first.
+    assert.deepEqual(
+      dead.map((d) => [JSON.parse(d.payload?.toString() ?? '{}').n, d.reason]),
+      [
+        [1, 'outbox full (3 messages / 67108864 bytes): evicted, priority 0'],
+        [3, 'outbox full (3 messages / 67108864 bytes): evicted, priority 0'],
+        [0, 'outbox full (3 messages / 67108864 bytes): evicted, priority 1'],
+      ].filter(Boolean),
+    );
+    const left = run.rows<{ body: Buffer }>('SELECT body FROM tf_outbox ORDER BY priority DESC, id');
+    assert.deepEqual(
+      left.map((r) => JSON.parse(r.body.toString()).n),
+      [5, 2, 4],
+    );
+    assert.equal(run.node('post').outbox?.evicted, 3);
+    assert.ok(
+      run.logs.some((l) => l.msg === 'outbox full: evicted the lowest-priority, oldest messages to the dead letters'),
+    );
   });
 
   it('never has more than maxInFlight requests open, and sends every message', async (t) => {
@@ -206,30 +300,5 @@ describe('http-post', () => {
       [0, 1, 2, 3, 4, 5, 6, 7, 8, 9],
     );
     assert.deepEqual(run.deadLetters(), []);
-  });
-
-  it('dead-letters and counts as dropped what exceeds maxQueue', async (t) => {
-    const since = requests.length;
-    const run = await postFlow('h7/+', { url: `${base}/slower`, maxInFlight: 1, maxQueue: 2 });
-    t.after(() => run.stop());
-    // One burst: the first is in flight, two wait, the other three find the queue full.
-    await publishAll(
-      client,
-      'h7/a',
-      Array.from({ length: 6 }, (_, n) => JSON.stringify({ n })),
-    );
-    const dead = await deadLetters(run, 3);
-    assert.deepEqual(
-      dead.map((d) => [d.reason, d.payload?.toString()]),
-      [3, 4, 5].map((n) => ['http-post: 2 messages already waiting to be sent', `{"n":${n}}`]),
-    );
-    await waitFor('3 sent', () => run.node('post').counters.out === 3);
-    await settle(100);
-    // With one request at a time, the queue keeps the order.
-    assert.deepEqual(
-      seen('/slower', since).map((r) => r.body),
-      ['{"n":0}', '{"n":1}', '{"n":2}'],
-    );
-    assert.equal(run.node('post').counters.dropped, 3);
   });
 });

@@ -25,7 +25,9 @@ describe('Store', () => {
     const { logger } = captureLogs();
     const store = Store.open(dir.path, logger);
     assert.equal(store.db.pragma('journal_mode', { simple: true }), 'wal');
-    assert.equal(store.db.pragma('user_version', { simple: true }), 1);
+    assert.equal(store.db.pragma('user_version', { simple: true }), 3);
+    const tables = store.db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").pluck().all();
+    assert.deepEqual(tables, ['tf_dead_letters', 'tf_outbox', 'tf_seen']);
     const bytes = Buffer.from([0, 0xff, 0xfe, 10]);
     store.addDeadLetter(letter(bytes));
     store.addDeadLetter(letter(Buffer.alloc(DEAD_LETTER_MAX_BYTES + 10, 1), 'huge'));
