@@ -28,7 +28,7 @@ describe('Delivery', () => {
 describe('acknowledgement waits for the work a message caused (real Mosquitto)', () => {
   const fixture = brokerFixture();
 
-  it('keeps a QoS 1 message unacknowledged while its POST is pending, and acknowledges it after', async (t) => {
+  it('acknowledges a QoS 1 message once every sink committed it, a network sink to its durable outbox', async (t) => {
     const waiting: ServerResponse[] = [];
     const server = createServer((req, res) => {
       req.resume();
@@ -58,10 +58,13 @@ describe('acknowledgement waits for the work a message caused (real Mosquitto)',
     await fixture.client.publishAsync('ack/1', '{"n":1}', { qos: 1 });
     await waitFor('the POST to arrive', () => waiting.length === 1);
     await waitFor('the row to commit', () => harness.rows('SELECT * FROM acked').length === 1);
-    assert.equal(connection()?.unacknowledged, 1, 'committed to SQLite, but the POST is not done');
+    // The POST is still open, but the message is safe in the outbox: acknowledged.
+    await waitFor('the acknowledgement', () => connection()?.unacknowledged === 0);
+    assert.equal(harness.rows('SELECT * FROM tf_outbox').length, 1);
+    assert.equal(harness.engine.status().nodes.find((n) => n.id === 'post')?.outbox?.inFlight, 1);
 
     waiting[0]?.writeHead(204).end();
-    await waitFor('the acknowledgement', () => connection()?.unacknowledged === 0);
+    await waitFor('the outbox to empty', () => harness.rows('SELECT * FROM tf_outbox').length === 0);
   });
 
   it('receives, after a restart, what was published while a persistent session was away', async (t) => {
