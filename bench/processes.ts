@@ -28,6 +28,8 @@ export interface PipelineOptions {
   readonly persistent: boolean;
   readonly dir: string;
   readonly pipelines?: number;
+  /** Engine only: the shaped message goes out through mqtt-out (its durable outbox) and comes back in. */
+  readonly republish?: boolean;
 }
 
 export interface RunningPipeline {
@@ -60,7 +62,10 @@ export function startPipeline(kind: PipelineKind, options: PipelineOptions): Run
     });
   } else {
     const flowFile = join(options.dir, 'flow.json');
-    writeFileSync(flowFile, JSON.stringify(benchFlow({ ...options, pipelines })));
+    writeFileSync(
+      flowFile,
+      JSON.stringify(benchFlow({ ...options, pipelines, republish: options.republish ?? false })),
+    );
     // The launcher's flags unless BENCH_ENGINE_NODE_ARGS says otherwise ("" for V8's defaults).
     const override = process.env['BENCH_ENGINE_NODE_ARGS'];
     const nodeArgs = override === undefined ? ENGINE_NODE_FLAGS : override.split(' ').filter(Boolean);
@@ -90,7 +95,7 @@ export function startPipeline(kind: PipelineKind, options: PipelineOptions): Run
     }
   });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  const expected = kind === 'reference' ? 1 : pipelines;
+  const expected = kind === 'reference' ? 1 : options.republish ? 2 : pipelines;
   return {
     pid: child.pid as number,
     connectedAt: () => connectedAt,

@@ -152,10 +152,18 @@ async function qos1(
   name = 'qos1-drain',
   count = messages,
   padBytes = 0,
+  republish = false,
 ): Promise<Run> {
   return withBroker(async (broker, dir) => {
     prepareStore(dir);
-    const options = { url: broker.url, qos: 1 as const, clientId: `bench-${kind}-${rep}`, persistent: true, dir };
+    const options = {
+      url: broker.url,
+      qos: 1 as const,
+      clientId: `bench-${kind}-${rep}`,
+      persistent: true,
+      dir,
+      republish,
+    };
     const first = startPipeline(kind, options);
     await first.ready;
     await first.stop();
@@ -305,6 +313,7 @@ if (only.has('scaling')) {
   for (const pipelines of [1, 10, 100]) await qos0('engine', 1, `pipelines-${pipelines}`, 1000, pipelines, scaled);
   await qos0('engine', 1, 'topics-10000', 10_000, 1, messages);
   await qos1('engine', 1, 'payload-64KB', quick ? 500 : 2000, 64 * 1024);
+  await qos1('engine', 1, 'republish-outbox', quick ? 10_000 : 50_000, 0, true);
 }
 if (only.has('soak')) await soak();
 if (only.has('idle')) await idleDemo();

@@ -66,6 +66,7 @@ export function benchFlow(options: {
   clientId: string;
   persistent: boolean;
   pipelines: number;
+  republish: boolean;
 }): unknown {
   const nodes: unknown[] = [];
   const edges: unknown[] = [];
@@ -84,8 +85,24 @@ export function benchFlow(options: {
     edges.push(
       { id: `a${p}`, from: { node: `in${p}`, port: 'out' }, to: { node: `check${p}`, port: 'in' } },
       { id: `b${p}`, from: { node: `check${p}`, port: 'valid' }, to: { node: `shape${p}`, port: 'in' } },
-      { id: `c${p}`, from: { node: `shape${p}`, port: 'out' }, to: { node: `store${p}`, port: 'in' } },
     );
+    if (options.republish) {
+      // shape → mqtt-out (outbox) → broker → mqtt-in → store: the outbox's cost, end to end.
+      nodes.push(
+        { id: `out${p}`, type: 'mqtt-out', config: { connection: 'bench', topic: 'copy/{params.device}', qos: 1 } },
+        {
+          id: `back${p}`,
+          type: 'mqtt-in',
+          config: { connection: 'bench', topic: 'copy/+', qos: 1, decoding: 'json' },
+        },
+      );
+      edges.push(
+        { id: `c${p}`, from: { node: `shape${p}`, port: 'out' }, to: { node: `out${p}`, port: 'in' } },
+        { id: `d${p}`, from: { node: `back${p}`, port: 'out' }, to: { node: `store${p}`, port: 'in' } },
+      );
+    } else {
+      edges.push({ id: `c${p}`, from: { node: `shape${p}`, port: 'out' }, to: { node: `store${p}`, port: 'in' } });
+    }
   }
   return {
     format: 'topicflow/flow@1',

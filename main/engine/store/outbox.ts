@@ -180,6 +180,8 @@ export class Outbox {
       this.depth = depth;
       this.bytes = bytes;
       if (evictedNow.length > 0) {
+        // An evicted entry may have been read ahead: read again.
+        this.aheadStale = true;
         this.evicted += evictedNow.length;
         options.store.deadLettersRecorded += evictedNow.length;
         options.log.warn(
@@ -203,7 +205,9 @@ export class Outbox {
   /** Adds entries in one transaction (throws when the store cannot write); call `poke` after commit. */
   add(entries: readonly NewOutboxEntry[]): void {
     const { depth, bytes, evicted } = this;
-    this.aheadStale = true;
+    // Entries read ahead stay valid unless one added now would be sent before the last of them.
+    const last = this.ahead[this.ahead.length - 1];
+    if (!last || entries.some((e) => e.priority > last.priority)) this.aheadStale = true;
     try {
       this.insertAll(entries);
     } catch (error) {

@@ -1,64 +1,10 @@
 import assert from 'node:assert/strict';
-import { createServer, type Server, type Socket } from 'node:net';
-import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { connect, type IPublishPacket, type MqttClient } from 'mqtt';
-import mqttPacket, { type Packet } from 'mqtt-packet';
 import { AckAfterCommit } from '../../../../main/engine/mqtt/ackAfterCommit.js';
 import type { Delivery } from '../../../../main/engine/runtime/delivery.js';
+import { ScriptedBroker } from '../../../helpers/scriptedBroker.js';
 import { waitFor } from '../../../helpers/waitFor.js';
-
-/**
- * A scripted broker speaking raw MQTT 3.1.1 over loopback, so the test sees exactly which
- * acknowledgements the client sends and when (a real broker hides that).
- */
-class ScriptedBroker {
-  readonly received: Packet[] = [];
-  private server: Server | undefined;
-  socket: Socket | undefined;
-  connections = 0;
-
-  async start(): Promise<number> {
-    this.server = createServer((socket) => {
-      this.socket = socket;
-      this.connections++;
-      const parser = mqttPacket.parser({ protocolVersion: 4 });
-      parser.on('packet', (packet: Packet) => {
-        this.received.push(packet);
-        if (packet.cmd === 'connect') this.send({ cmd: 'connack', returnCode: 0, sessionPresent: false });
-      });
-      socket.on('data', (data) => parser.parse(data));
-      socket.on('error', () => undefined);
-    });
-    await new Promise<void>((resolve) => this.server?.listen(0, '127.0.0.1', resolve));
-    return (this.server?.address() as AddressInfo).port;
-  }
-
-  send(...packets: Packet[]): void {
-    this.socket?.write(Buffer.concat(packets.map((p) => mqttPacket.generate(p, { protocolVersion: 4 }))));
-  }
-
-  publish(messageId: number, qos: 1 | 2 = 1): Packet {
-    return {
-      cmd: 'publish',
-      topic: 't/1',
-      payload: Buffer.from(String(messageId)),
-      qos,
-      retain: false,
-      dup: false,
-      messageId,
-    };
-  }
-
-  acks(cmd: 'puback' | 'pubcomp' | 'pubrec'): number[] {
-    return this.received.filter((p) => p.cmd === cmd).map((p) => (p as { messageId: number }).messageId);
-  }
-
-  async stop(): Promise<void> {
-    this.socket?.destroy();
-    await new Promise((resolve) => this.server?.close(resolve));
-  }
-}
 
 const settle = (ms = 150) => new Promise((resolve) => setTimeout(resolve, ms));
 
