@@ -26,6 +26,8 @@ export function isStoreFailure(error: unknown): boolean {
 
 export interface StoreHealthReporter {
   reportWrite(error?: unknown): void;
+  /** False once the store is closed: a retry then gives up (its messages stay unacknowledged). */
+  readonly isOpen?: boolean;
 }
 
 export interface DurableWriterOptions<T> {
@@ -150,6 +152,11 @@ export class DurableWriter<T> {
 
   private retry(): void {
     this.retryTimer = undefined;
+    if (this.options.store.isOpen === false) {
+      // The engine stopped while the store was failing: the broker redelivers what waits here.
+      this.waiting = [];
+      return;
+    }
     const items = this.waiting;
     this.waiting = [];
     if (items.length > 0) this.attempt(items);

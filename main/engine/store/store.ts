@@ -162,6 +162,10 @@ export class Store {
     }
   }
 
+  get isOpen(): boolean {
+    return !this.closed;
+  }
+
   status(): { state: 'ok' | 'failing'; error: string | undefined; failingSinceMono: number | undefined } {
     return this.failure
       ? { state: 'failing', error: this.failure.error, failingSinceMono: this.failure.sinceMono }
