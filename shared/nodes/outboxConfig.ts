@@ -13,8 +13,8 @@ export const outboxProperties = {
       minLength: 1,
       maxLength: 2000,
       description:
-        'JSONata expression giving each message its own priority (an integer, with `$topic`, `$params`...); when it yields no number, `priority` applies.',
-      examples: ['payload.level = "alarm" ? 10 : 0'],
+        'JSONata expression giving each message its own priority (an integer), evaluated against the payload with `$topic`, `$params`, `$qos` bound; when it yields no number, `priority` applies.',
+      examples: ['level = "alarm" ? 10 : 0'],
     }),
   ),
   outboxMaxMessages: Type.Integer({

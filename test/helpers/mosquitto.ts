@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { createServer, connect as netConnect } from 'node:net';
+import { userInfo } from 'node:os';
 import { join } from 'node:path';
 import { tempDir } from './paths.js';
 import { waitFor } from './waitFor.js';
@@ -25,6 +26,13 @@ export interface MosquittoOptions {
     readonly requireCertificate?: boolean;
   };
   readonly extraConfig?: string;
+  /** Listen on this port instead of a free one: to start Mosquitto again where clients expect it. */
+  readonly port?: number;
+  /**
+   * Keep sessions and queued messages in this directory (saved every second and on SIGTERM), so a
+   * Mosquitto started again on it resumes them. The caller owns the directory.
+   */
+  readonly persistenceDir?: string;
 }
 
 const MOSQUITTO = process.env['MOSQUITTO_BIN'] ?? '/usr/sbin/mosquitto';
@@ -57,13 +65,22 @@ export function portOpen(port: number): Promise<boolean> {
 /** Starts a real Mosquitto on loopback with its own config in a temp dir; stop() kills it and cleans up. */
 export async function startMosquitto(options: MosquittoOptions = {}): Promise<Mosquitto> {
   const dir = tempDir('topicflow-mosquitto-');
-  const port = await freePort();
+  const port = options.port ?? (await freePort());
   const wsPort = options.websockets ? await freePort() : undefined;
   const tlsPort = options.tls ? await freePort() : undefined;
   const lines = [
     `listener ${port} 127.0.0.1`,
     'allow_anonymous true',
-    'persistence false',
+    ...(options.persistenceDir
+      ? [
+          'persistence true',
+          `persistence_location ${join(options.persistenceDir, '/')}`,
+          'autosave_interval 1',
+          // Started as root, Mosquitto drops to user "mosquitto", who cannot write in a private temp
+          // dir: stay the user who started it (the option does nothing for anyone else).
+          `user ${userInfo().username}`,
+        ]
+      : ['persistence false']),
     'log_dest stdout',
     'log_type error',
     'log_type warning',
