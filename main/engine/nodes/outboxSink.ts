@@ -1,6 +1,6 @@
 import type { FlowMessage } from '../../../shared/message.js';
 import type { NodeContext, NodeInstance } from '../runtime/nodeRuntime.js';
-import { DurableWriter } from '../store/durableWriter.js';
+import { DurableWriter, sinkWriterDefaults } from '../store/durableWriter.js';
 import { Outbox, type OutboxEntry, type NewOutboxEntry, type SendOutcome } from '../store/outbox.js';
 import { checkExpression, compileExpression, evaluateInOrder } from './jsonataExpression.js';
 
@@ -68,14 +68,7 @@ export function createOutboxSink(ctx: NodeContext<OutboxSinkConfig>, options: Ou
       ctx.deadLetter(item.message, `${ctx.type}: could not queue the message: ${(error as Error).message}`);
       item.message.delivery?.release();
     },
-    store: ctx.services.store,
-    log: ctx.log,
-    maxWaiting: 10_000,
-    overflow: (item) => {
-      if (item.message.delivery !== undefined) return true;
-      ctx.counters.dropped++;
-      return false;
-    },
+    ...sinkWriterDefaults({ store: ctx.services.store, log: ctx.log, counters: ctx.counters }),
   });
 
   const enqueue = (message: FlowMessage, priority: number): void => {

@@ -5,7 +5,7 @@ import type { FlowMessage } from '../../../shared/message.js';
 import type { COLUMN_TYPES } from '../../../shared/nodes/sqliteSink.js';
 import { sqliteSinkSpec } from '../../../shared/nodes/sqliteSink.js';
 import { readPath } from '../../../shared/topicTemplate.js';
-import { DurableWriter } from '../store/durableWriter.js';
+import { DurableWriter, sinkWriterDefaults } from '../store/durableWriter.js';
 import { errorMessage, implement, type NodeContext } from '../runtime/nodeRuntime.js';
 
 type Config = Static<typeof sqliteSinkSpec.config>;
@@ -202,15 +202,7 @@ function createSink(ctx: NodeContext<Config>) {
       ctx.deadLetter(item.message, `sqlite-sink "${ctx.config.table}": ${errorMessage(error)}`);
       item.message.delivery?.release();
     },
-    store: ctx.services.store,
-    log: ctx.log,
-    // While the store fails, QoS 0 messages (which nothing redelivers) wait up to this many.
-    maxWaiting: 10_000,
-    overflow: (item) => {
-      if (item.message.delivery !== undefined) return true;
-      ctx.counters.dropped++;
-      return false;
-    },
+    ...sinkWriterDefaults({ store: ctx.services.store, log: ctx.log, counters: ctx.counters }),
   });
 
   return {

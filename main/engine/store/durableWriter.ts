@@ -169,3 +169,28 @@ export class DurableWriter<T> {
     for (const resolve of waiters) resolve();
   }
 }
+
+/** Messages a sink keeps in memory while the store fails; beyond it, QoS 0 ones are dropped. */
+export const MAX_WAITING_WHILE_FAILING = 10_000;
+
+/**
+ * The DurableWriter settings every sink shares: while the store fails, QoS 1/2 messages wait
+ * (the broker's in-flight window bounds them), QoS 0 messages (which nothing would redeliver) wait up
+ * to MAX_WAITING_WHILE_FAILING and are then counted as dropped.
+ */
+export function sinkWriterDefaults<T extends { readonly message: { readonly delivery?: unknown } }>(sink: {
+  readonly store: StoreHealthReporter;
+  readonly log: Logger;
+  readonly counters: { dropped: number };
+}): Pick<DurableWriterOptions<T>, 'store' | 'log' | 'maxWaiting' | 'overflow'> {
+  return {
+    store: sink.store,
+    log: sink.log,
+    maxWaiting: MAX_WAITING_WHILE_FAILING,
+    overflow: (item) => {
+      if (item.message.delivery !== undefined) return true;
+      sink.counters.dropped++;
+      return false;
+    },
+  };
+}
