@@ -51,6 +51,10 @@ export function parseFlowText(text: string, options: ValidateOptions = {}): Flow
   if (text.length > MAX_FLOW_FILE_BYTES || utf8Length(text) > MAX_FLOW_FILE_BYTES) {
     return fail('', `flow file is larger than ${MAX_FLOW_FILE_BYTES} bytes`);
   }
+  // JSON.parse with a reviver (and the error locator) recurse: a very deep file would overflow the stack.
+  if (textDeeperThan(text, MAX_FLOW_DEPTH)) {
+    return fail('', `the document is nested deeper than ${MAX_FLOW_DEPTH} levels`);
+  }
   let document: unknown;
   try {
     document = JSON.parse(text, (key: string, value: unknown) => {
@@ -68,6 +72,7 @@ export function validateFlowDocument(input: unknown, options: ValidateOptions = 
   const versionProblem = checkFormatVersion(input);
   if (versionProblem) return { ok: false, problems: [versionProblem] };
 
+  if (deeperThan(input, MAX_FLOW_DEPTH)) return fail('', `the document is nested deeper than ${MAX_FLOW_DEPTH} levels`);
   // The input is JSON by contract; a JSON round trip is the copy that keeps it JSON.
   const flow = JSON.parse(JSON.stringify(input)) as FlowDocument;
   documentValidator ??= ajv.compile(FlowDocumentSchema);
@@ -307,6 +312,41 @@ function dedupe(problems: FlowProblem[]): FlowProblem[] {
     seen.add(key);
     return true;
   });
+}
+
+/** Deeper than any real flow (a user schema is capped at 32 levels); deep enough to stop a stack overflow. */
+const MAX_FLOW_DEPTH = 128;
+
+/** True when `value` nests objects or arrays more than `limit` levels deep (iterative: no recursion). */
+function deeperThan(value: unknown, limit: number): boolean {
+  const stack: [unknown, number][] = [[value, 0]];
+  while (stack.length > 0) {
+    const [current, depth] = stack.pop() as [unknown, number];
+    if (current === null || typeof current !== 'object') continue;
+    if (depth >= limit) return true;
+    for (const child of Object.values(current)) {
+      if (child !== null && typeof child === 'object') stack.push([child, depth + 1]);
+    }
+  }
+  return false;
+}
+
+/** The same for JSON text, before parsing: counts brackets outside strings. */
+function textDeeperThan(text: string, limit: number): boolean {
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c)
+        i++; // backslash: skip the escaped character
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) inString = true;
+    else if (c === 0x7b || c === 0x5b) {
+      if (++depth > limit) return true;
+    } else if (c === 0x7d || c === 0x5d) depth--;
+  }
+  return false;
 }
 
 function fail(pointer: string, message: string): FlowValidation {

@@ -17,7 +17,7 @@ export const filterSpec = defineNode({
       predicate: Type.String({
         minLength: 1,
         maxLength: 65536,
-        description: 'JSONata expression; its truthiness decides the port.',
+        description: 'JSONata expression; its truthiness decides the port. Bounded like `transform` expressions.',
         examples: ['temperature > 30', '$params.area = "plant1"'],
       }),
     },

@@ -15,7 +15,8 @@ export const transformSpec = defineNode({
       expression: Type.String({
         minLength: 1,
         maxLength: 65536,
-        description: 'JSONata expression evaluated against the payload.',
+        description:
+          'JSONata expression evaluated against the payload. Each evaluation is bounded: 1 s, recursion depth 500, sequences of 1,000,000 items, strings of 2 Mi characters in built-in functions and `&`, 64 MiB of added heap, a result of 16 MiB as JSON; a message that hits a limit is dead-lettered with the limit in the reason. Regex literals must pass safe-regex2.',
         examples: ['{ "device": $params.device, "celsius": temperature }'],
       }),
       whenEmpty: StringEnum(['drop', 'dead-letter'], {

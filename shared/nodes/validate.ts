@@ -20,7 +20,8 @@ export const validateSpec = defineNode({
   config: Type.Object(
     {
       schema: JsonSchemaValue({
-        description: 'The JSON Schema the payload must match. No remote `$ref`, no `$data`.',
+        description:
+          'The JSON Schema the payload must match. No remote `$ref`, no `$data`. Refused at load: a `pattern` or `patternProperties` key that safe-regex2 flags (a quantifier inside a quantified group such as `(a+)+`, more than 25 quantifiers, lookbehind), nesting deeper than 32 levels, more than 1,000 subschemas (10,000 with local `$ref`s followed), more than 256 KiB.',
         examples: [{ type: 'object', required: ['temperature'], properties: { temperature: { type: 'number' } } }],
       }),
       allErrors: Type.Boolean({

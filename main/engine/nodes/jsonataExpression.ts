@@ -2,9 +2,21 @@ import jsonata from 'jsonata';
 import type { FlowMessage } from '../../../shared/message.js';
 import type { NodeContext, NodeInstance } from '../runtime/nodeRuntime.js';
 import { OrderedResults } from '../runtime/orderedResults.js';
+import {
+  checkResult,
+  clarifyLimitError,
+  installLimits,
+  MAX_SEQUENCE_LENGTH,
+  regexLiterals,
+} from './expressionLimits.js';
 import { compileFast, FALLBACK, type FastEvaluator } from './fastExpression.js';
+import { regexProblem, SafeJsonataRegexEngine } from './safeRegex.js';
 
-/** Guard rails for user expressions: an evaluation that runs longer or recurses deeper fails. */
+/**
+ * Guard rails for user expressions: an evaluation that runs longer or recurses deeper fails. The
+ * bounds on memory (sequence and string lengths, heap growth, result size) are in
+ * expressionLimits.ts; regex literals are checked by safeRegex.ts.
+ */
 export const EXPRESSION_TIMEOUT_MS = 1000;
 export const EXPRESSION_MAX_STACK = 500;
 /** Evaluations in flight per node; beyond it a message is dead-lettered rather than queued. */
@@ -17,18 +29,48 @@ export interface CompiledExpression {
 }
 
 export function compileExpression(source: string): CompiledExpression {
-  const compiled = jsonata(source, { timeout: EXPRESSION_TIMEOUT_MS, stack: EXPRESSION_MAX_STACK });
-  return { jsonata: compiled, fast: compileFast(compiled.ast()) };
+  const compiled = jsonata(source, {
+    timeout: EXPRESSION_TIMEOUT_MS,
+    stack: EXPRESSION_MAX_STACK,
+    sequence: MAX_SEQUENCE_LENGTH,
+    RegexEngine: SafeJsonataRegexEngine,
+  });
+  // The fast path is compiled first: installLimits rewrites `&` in the AST for JSONata's own use.
+  const fast = compileFast(compiled.ast());
+  installLimits(compiled);
+  return { jsonata: compiled, fast };
+}
+
+/**
+ * Evaluates with JSONata, under the limits, and checks that the result can be handed on. Errors
+ * are JSONata's (or ExpressionLimitError), for describeJsonataError.
+ */
+export async function evaluateExpression(expression: CompiledExpression, message: FlowMessage): Promise<unknown> {
+  let value: unknown;
+  try {
+    value = await expression.jsonata.evaluate(message.payload, bindingsFor(message));
+  } catch (error) {
+    throw clarifyLimitError(error);
+  }
+  return checkResult(value, message.raw?.length ?? 0);
 }
 
 /** Returns the problem with an expression, or undefined when it compiles. */
 export function checkExpression(source: string): string | undefined {
+  let ast: unknown;
   try {
-    jsonata(source);
-    return undefined;
+    ast = jsonata(source).ast();
   } catch (error) {
     return describeJsonataError(error);
   }
+  for (const literal of regexLiterals(ast)) {
+    const problem = regexProblem(literal.source, literal.flags);
+    if (problem !== undefined) {
+      const where = literal.position === undefined ? '' : ` (at character ${literal.position})`;
+      return `regular expression /${literal.source}/ ${problem}${where}`;
+    }
+  }
+  return undefined;
 }
 
 export function describeJsonataError(error: unknown): string {
@@ -100,7 +142,7 @@ export function evaluateInOrder(
         results.push(message, Promise.resolve(value));
         return;
       }
-      const work = previous.then(() => expression.jsonata.evaluate(message.payload, bindingsFor(message)));
+      const work = previous.then(() => evaluateExpression(expression, message));
       previous = work.catch(() => undefined);
       results.push(message, work);
     },

@@ -224,6 +224,25 @@ describe('parseFlowText', () => {
     assert.match(result.problems[0]?.message ?? '', /not valid JSON: .*line 3, column 11/);
   });
 
+  it('refuses a document nested 100,000 levels deep with a message, not a stack overflow', () => {
+    const deep = `${'['.repeat(100_000)}${']'.repeat(100_000)}`;
+    const result = parseFlowText(
+      `{"format":"topicflow/flow@1","name":"x","connections":[],"nodes":[],"edges":[],"layout":${deep}}`,
+    );
+    assert.equal(result.ok, false);
+    assert.deepEqual(
+      result.problems.map((p) => p.message),
+      ['the document is nested deeper than 128 levels'],
+    );
+    let layout: unknown = {};
+    for (let i = 0; i < 100_000; i++) layout = [layout];
+    const parsed = validateFlowDocument({ format: 'topicflow/flow@1', name: 'x', nodes: [], edges: [], layout });
+    assert.deepEqual(
+      parsed.problems.map((p) => p.message),
+      ['the document is nested deeper than 128 levels'],
+    );
+  });
+
   it('refuses files over the size limit before parsing', () => {
     const result = parseFlowText(`{"pad":"${'x'.repeat(MAX_FLOW_FILE_BYTES)}"}`);
     assert.equal(result.ok, false);

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { checkFlow } from '../../../../main/engine/flowLoader.js';
+import { safeAjvRegExp } from '../../../../main/engine/nodes/safeRegex.js';
 import { compileUserSchema, describeSchemaErrors } from '../../../../main/engine/nodes/validateNode.js';
 import { flowOf } from '../../../helpers/engineHarness.js';
 import { brokerFixture } from '../../../helpers/brokerFixture.js';
@@ -152,7 +153,7 @@ describe('validate', () => {
   });
 
   it('refuses, before anything runs, a schema that does not compile or uses a remote $ref', () => {
-    for (const bad of [{ type: 'nonsense' }, { $ref: 'https://example.com/schema.json' }]) {
+    for (const bad of [{ type: 'nonsense' }, { $ref: 'other.json' }]) {
       const result = checkFlow(
         flowOf('mqtt://127.0.0.1:1', [{ id: 'check', type: 'validate', config: { schema: bad } }], []),
       );
@@ -160,7 +161,82 @@ describe('validate', () => {
       assert.match(result.problems[0]?.message ?? '', /^not a usable JSON Schema: /);
       assert.equal(result.problems[0]?.pointer, '/nodes/0/config/schema');
     }
-    assert.throws(() => compileUserSchema({ $ref: 'https://example.com/schema.json' }, false), /resolve/i);
+    // An absolute $ref is named where it is, before Ajv would fail to resolve it.
+    const remote = checkFlow(
+      flowOf(
+        'mqtt://127.0.0.1:1',
+        [{ id: 'check', type: 'validate', config: { schema: { $ref: 'https://example.com/schema.json' } } }],
+        [],
+      ),
+    );
+    assert.deepEqual(remote.problems, [
+      {
+        pointer: '/nodes/0/config/schema/$ref',
+        message:
+          '$ref "https://example.com/schema.json" points outside the schema; remote references are never fetched',
+        severity: 'error',
+      },
+    ]);
+    assert.throws(
+      () => compileUserSchema({ $ref: 'https://example.com/schema.json' }, false),
+      /remote references are never fetched/,
+    );
+  });
+
+  it('refuses patterns that may backtrack catastrophically, wherever they sit, and only those', () => {
+    const schema = {
+      type: 'object',
+      properties: {
+        id: { type: 'string', pattern: '^[a-z0-9-]{1,32}$' },
+        tags: { type: 'array', items: { type: 'string', pattern: '^(\\w+\\s?)*$' } },
+      },
+      patternProperties: { '^x-(a+)+$': true, '^y-[0-9]+$': { type: 'number' } },
+      dependencies: { id: ['tags'], tags: { properties: { note: { pattern: '(.*a){12}' } } } },
+      if: { properties: { kind: { const: 'a' } } },
+      then: { properties: { code: { pattern: '^[A-Z]{2}$' } } },
+      else: { properties: { code: { pattern: '([A-Z]+)*' } } },
+    };
+    const result = checkFlow(flowOf('mqtt://127.0.0.1:1', [{ id: 'check', type: 'validate', config: { schema } }], []));
+    assert.deepEqual(
+      result.problems.map((p) => p.pointer),
+      [
+        '/nodes/0/config/schema/patternProperties/^x-(a+)+$',
+        '/nodes/0/config/schema/properties/tags/items/pattern',
+        '/nodes/0/config/schema/dependencies/tags/properties/note/pattern',
+        '/nodes/0/config/schema/else/properties/code/pattern',
+      ],
+    );
+    for (const p of result.problems) assert.match(p.message, / may backtrack catastrophically \(safe-regex2 refuses/);
+    // Ajv's own regExp hook refuses them too, should a pattern ever escape the walk.
+    assert.throws(() => safeAjvRegExp('(a+)+$', 'u'), /may backtrack catastrophically/);
+    assert.equal(safeAjvRegExp('^[a-z]+$', 'u').test('abc'), true);
+  });
+
+  it('checks safe patterns against long hostile strings in linear time', async (t) => {
+    const run = await startFlow(
+      fixture.broker.url,
+      [
+        source('v5/{device}'),
+        {
+          id: 'check',
+          type: 'validate',
+          config: { schema: { type: 'object', properties: { name: { type: 'string', pattern: '^[a-z]+[0-9]*$' } } } },
+        },
+        sink('good', 'good'),
+      ],
+      [
+        ['in', 'out', 'check'],
+        ['check', 'valid', 'good'],
+      ],
+    );
+    t.after(() => run.stop());
+    const started = Date.now();
+    await fixture.client.publishAsync('v5/a', JSON.stringify({ name: `${'a'.repeat(300_000)}!` }), { qos: 1 });
+    await fixture.client.publishAsync('v5/b', '{"name":"fine42"}', { qos: 1 });
+    assert.deepEqual(await waitForRows(run, 'SELECT device FROM good', 1), [{ device: 'b' }]);
+    const [dead] = await waitFor('a dead letter', () => (run.deadLetters().length > 0 ? run.deadLetters() : undefined));
+    assert.equal(dead?.reason, 'invalid: /name must match pattern "^[a-z]+[0-9]*$"');
+    assert.ok(Date.now() - started < 5000);
   });
 
   it('describes errors as path + message', () => {
