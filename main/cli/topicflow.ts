@@ -14,6 +14,7 @@ import {
 import { createLogger } from '../engine/logger.js';
 import { deadLettersCommand } from './deadLettersCommand.js';
 import { ENGINE_NODE_FLAGS, engineFlagsApplied } from './nodeFlags.js';
+import { serveCommand } from './serveCommand.js';
 import { parseListenAddress } from '../server/listenAddress.js';
 import { NODE_SPECS, secretPaths } from '../../shared/nodes/catalog.js';
 
@@ -26,6 +27,11 @@ Usage:
       --http serves GET /health and /metrics (Prometheus) on HOST:PORT (default host 127.0.0.1);
       a non-loopback HOST needs --http-public. --store-max-mb bounds the SQLite file: when it is
       full, nothing more is acknowledged (the broker keeps it) and /health says unhealthy.
+  topicflow serve [--workspace DIR] [--data-dir DIR] [--env-file FILE] [--host HOST] [--port PORT] [--token T]
+      Serves the engine's editor protocol over a WebSocket at /api (and the editor, once built) on
+      http://127.0.0.1:PORT/ (--port 0, the default, picks a free one); flows are the *.json files in
+      --workspace (default ./flows). A non-loopback --host needs a token: --token T, or one is
+      generated and printed in the URL. Stops the engine and exits 0 on SIGINT/SIGTERM.
   topicflow validate <flow.json>... [--env-file FILE] [--no-env]
       Checks flow files; prints every problem with its JSON pointer; exit 1 when any is invalid.
       References \${env:NAME} must be set unless --no-env is given.
@@ -203,6 +209,8 @@ async function main(argv: string[]): Promise<number> {
   switch (command) {
     case 'run':
       return runCommand(rest);
+    case 'serve':
+      return serveCommand(rest);
     case 'validate':
       return validateCommand(rest);
     case 'nodes':

@@ -1,0 +1,135 @@
+import assert from 'node:assert/strict';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { parseRequest, type EventName, type ProtocolEvents } from '../../../shared/protocol/protocol.js';
+import { FlowEngine } from '../../../main/engine/flowEngine.js';
+import { EngineService, ProtocolFailure, quoteIdentifier } from '../../../main/server/engineService.js';
+import { tempDir } from '../../helpers/paths.js';
+import { waitFor } from '../../helpers/waitFor.js';
+
+describe('EngineService', () => {
+  const tmp = tempDir();
+  const workspace = join(tmp.path, 'flows');
+  let engine: FlowEngine;
+  let service: EngineService;
+  const received: { event: EventName; data: unknown; at: number }[] = [];
+
+  before(() => {
+    mkdirSync(workspace);
+    engine = FlowEngine.open({ dataDir: join(tmp.path, 'data') });
+    service = new EngineService(engine, { workspace, lookup: () => undefined, debugPerSecond: 20 });
+    service.listen({
+      onDidEmit<E extends EventName>(event: E, data: ProtocolEvents[E]) {
+        received.push({ event, data, at: performance.now() });
+      },
+    });
+  });
+  after(async () => {
+    service.dispose();
+    await engine.stop();
+    tmp.cleanup();
+  });
+
+  it('batches status events to at most 4 a second', async () => {
+    const start = received.length;
+    const began = performance.now();
+    const timer = setInterval(() => engine.events.emit('status', engine.status()), 10);
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    clearInterval(timer);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const statuses = received.slice(start).filter((r) => r.event === 'status');
+    assert.ok(statuses.length >= 3 && statuses.length <= 6, `${statuses.length} status events`);
+    for (let i = 1; i < statuses.length; i++) {
+      const gap = (statuses[i]?.at ?? 0) - (statuses[i - 1]?.at ?? 0);
+      assert.ok(gap >= 240, `status events ${gap.toFixed(0)} ms apart`);
+    }
+    assert.ok((statuses[0]?.at ?? 0) - began < 300);
+  });
+
+  it('passes debug messages on at a bounded rate and counts the rest', async () => {
+    const start = received.length;
+    for (let i = 0; i < 500; i++) {
+      engine.events.emit('debug', { node: 'dbg', at: Date.now(), topic: 't', preview: String(i), truncated: false });
+    }
+    await waitFor('a debug event', () => received.slice(start).some((r) => r.event === 'debug'), 2000);
+    const debug = received.slice(start).filter((r) => r.event === 'debug');
+    const data = debug.map((d) => d.data as ProtocolEvents['debug']);
+    assert.equal(
+      data.reduce((n, d) => n + d.messages.length, 0),
+      20,
+    );
+    assert.equal(
+      data.reduce((n, d) => n + d.dropped, 0),
+      480,
+    );
+  });
+
+  it('keeps flow names inside the workspace', async () => {
+    writeFileSync(join(tmp.path, 'outside.json'), '{}');
+    for (const name of [
+      '../outside.json',
+      '..',
+      '.json/..',
+      'a/../b.json',
+      'C:\\x.json',
+      '%2e%2e.json',
+      '',
+      'x.json\0',
+    ]) {
+      await assert.rejects(service.handle('flows.open', { name }), (error: unknown) => {
+        assert.ok(error instanceof ProtocolFailure);
+        assert.equal(error.code, 'invalid-params');
+        return true;
+      });
+    }
+    await assert.rejects(service.handle('flows.save', { name: '../x.json', document: {} }), ProtocolFailure);
+    assert.equal(existsSync(join(tmp.path, 'x.json')), false);
+  });
+
+  it('saves a work-in-progress flow and says what is wrong with it', async () => {
+    const document = { format: 'topicflow/flow@1', name: 'wip', nodes: [{ id: 'x', type: 'mqtt-in', config: {} }] };
+    const saved = await service.handle('flows.save', { name: 'wip.json', document });
+    assert.equal(saved.validation.ok, false);
+    assert.ok(saved.validation.problems.some((p) => p.pointer.startsWith('/nodes/0/config')));
+    const opened = await service.handle('flows.open', { name: 'wip.json' });
+    assert.deepEqual(opened.document, document);
+    const response = await service.respond(5, 'engine.deploy', { document });
+    assert.equal(response.ok, false);
+    assert.equal(!response.ok && response.error.code, 'invalid-flow');
+    assert.match(!response.ok ? response.error.message : '', /nothing deployed: \/nodes\/0\/config/);
+  });
+
+  it('reads store tables by their names in sqlite_master only', async () => {
+    engine.store.db.exec('CREATE TABLE "odd ""name""" (a INTEGER, b BLOB)');
+    engine.store.db.prepare('INSERT INTO "odd ""name""" VALUES (?, ?)').run(1, Buffer.from('hi'));
+    const tables = await service.handle('store.tables', {});
+    const odd = tables.tables.find((t) => t.name === 'odd "name"');
+    assert.deepEqual(odd, { name: 'odd "name"', columns: ['a', 'b'], rows: 1 });
+    const rows = await service.handle('store.rows', { table: 'odd "name"' });
+    assert.deepEqual(rows.rows, [[1, { base64: Buffer.from('hi').toString('base64') }]]);
+    await assert.rejects(service.handle('store.rows', { table: 'sqlite_master' }), /no table/);
+    await assert.rejects(service.handle('store.rows', { table: 'x; DROP TABLE tf_outbox' }), /no table/);
+    assert.equal(quoteIdentifier('a"b'), '"a""b"');
+  });
+
+  it('checks envelopes from the network', () => {
+    assert.equal(parseRequest({ kind: 'request', id: 1, method: 'catalog.get', params: {} }).ok, true);
+    assert.equal(parseRequest({ kind: 'request', id: 1, method: 'catalog.get' }).ok, true);
+    const cases: [unknown, string][] = [
+      [null, 'bad-request'],
+      [[], 'bad-request'],
+      [{ kind: 'response', id: 1, method: 'catalog.get' }, 'bad-request'],
+      [{ kind: 'request', id: 2 ** 60, method: 'catalog.get' }, 'bad-request'],
+      [{ kind: 'request', id: '1', method: 'catalog.get' }, 'bad-request'],
+      [{ kind: 'request', id: 1, method: 'toString' }, 'unknown-method'],
+      [{ kind: 'request', id: 1, method: '__proto__' }, 'unknown-method'],
+      [{ kind: 'request', id: 1, method: 'flows.open', params: 'x' }, 'invalid-params'],
+      [{ kind: 'request', id: 1, method: 'flows.open', params: null }, 'invalid-params'],
+    ];
+    for (const [value, code] of cases) {
+      const parsed = parseRequest(value);
+      assert.equal(parsed.ok ? 'ok' : parsed.error.code, code, JSON.stringify(value));
+    }
+  });
+});
