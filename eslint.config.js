@@ -2,6 +2,7 @@
 import { builtinModules } from 'node:module';
 import js from '@eslint/js';
 import prettier from 'eslint-config-prettier';
+import reactHooks from 'eslint-plugin-react-hooks';
 import tseslint from 'typescript-eslint';
 
 const nodeBuiltins = [...builtinModules, ...builtinModules.map((m) => `node:${m}`)];
@@ -37,6 +38,13 @@ const layers = [
     patterns: ['electron', 'react', '**/renderer/**', '**/cli/**', '**/electron/**'],
   },
   {
+    files: ['renderer/**/*.ts', 'renderer/**/*.tsx'],
+    ignores: ['renderer/vite.config.ts'],
+    message: 'renderer/ may import shared/ and browser libraries only (no Node, main/ or electron).',
+    paths: [...nodeBuiltins, 'electron'],
+    patterns: ['node:*', 'electron', '**/main/**', 'better-sqlite3', 'mqtt', 'pino', 'ws'],
+  },
+  {
     files: ['main/cli/**/*.ts'],
     message: 'main/cli may import main/engine, main/server and shared/ only.',
     paths: ['electron'],
@@ -57,8 +65,17 @@ export default tseslint.config(
       'no-console': 'error',
     },
   },
+  {
+    files: ['renderer/**/*.tsx', 'renderer/**/*.ts'],
+    plugins: { 'react-hooks': reactHooks },
+    rules: {
+      'react-hooks/rules-of-hooks': 'error',
+      'react-hooks/exhaustive-deps': 'error',
+    },
+  },
   ...layers.map((layer) => ({
     files: layer.files,
+    ...(layer.ignores ? { ignores: layer.ignores } : {}),
     rules: {
       'no-restricted-imports': [
         'error',

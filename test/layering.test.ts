@@ -81,6 +81,31 @@ describe('import rules (DESIGN.md) fail the lint', () => {
     assert.ok(errors.length > 0);
   });
 
+  it('renderer/ may import shared/ and browser libraries, never Node, main/ or electron', async () => {
+    for (const [path, line] of [
+      ['renderer/store.ts', "import { readFileSync } from 'node:fs';"],
+      ['renderer/components/App.tsx', "import { join } from 'path';"],
+      ['renderer/store.ts', "import { app } from 'electron';"],
+      ['renderer/store.ts', "import { FlowEngine } from '../main/engine/flowEngine.js';"],
+      ['renderer/components/App.tsx', "import { x } from '../../main/server/editorServer.js';"],
+      ['renderer/store.ts', "import mqtt from 'mqtt';"],
+    ] as const) {
+      const errors = await importErrors(
+        path,
+        `${line}\nexport const y = [${line.split(' ')[1]?.replace(/[{}]/g, '')}];\n`,
+      );
+      assert.ok(errors.length > 0, `expected ${line} to be refused in ${path}`);
+      assert.match(errors[0] as string, /renderer\/ may import/);
+    }
+    assert.deepEqual(
+      await importErrors(
+        'renderer/components/App.tsx',
+        "import { useState } from 'react';\nimport { ReactFlow } from '@xyflow/react';\nimport type { FlowDocument } from '../../shared/flow/flowDocument.js';\nexport const y: unknown[] = [useState, ReactFlow];\nexport type D = FlowDocument;\n",
+      ),
+      [],
+    );
+  });
+
   it('main/cli may not import electron', async () => {
     assert.ok(
       (await importErrors('main/cli/example.ts', "import { app } from 'electron';\nexport const y = app;\n")).length >

@@ -7,11 +7,12 @@ import { startCli } from '../../helpers/cli.js';
 import { repoRoot, tempDir } from '../../helpers/paths.js';
 
 describe('engine Node flags', () => {
-  it('are in the launcher shebang and in npm start, exactly', () => {
+  it('are in the launcher shebang, exactly, and npm start spawns the engine with them', () => {
     const source = readFileSync(join(repoRoot, 'main/cli/topicflow.ts'), 'utf8');
     assert.equal(source.split('\n')[0], `#!/usr/bin/env -S node ${ENGINE_NODE_FLAGS.join(' ')}`);
     const pkg = JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')) as { scripts: { start: string } };
-    assert.ok(pkg.scripts.start.includes(`node ${ENGINE_NODE_FLAGS.join(' ')} dist/main/cli/topicflow.js`));
+    assert.match(pkg.scripts.start, /node dist\/main\/cli\/start\.js$/);
+    assert.match(readFileSync(join(repoRoot, 'main/cli/start.ts'), 'utf8'), /\[\.\.\.ENGINE_NODE_FLAGS, cli, 'serve'/);
   });
 
   it('are recognised on the command line or in NODE_OPTIONS, all of them', () => {

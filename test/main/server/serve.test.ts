@@ -31,7 +31,7 @@ describe('topicflow serve: the protocol over a WebSocket', () => {
       assert.match(url, /^http:\/\/127\.0\.0\.1:\d+\/$/);
       await waitFor('the printed URL', () => cli.stdout().includes(`topicflow editor: ${url}\n`), 5000);
       const page = await fetch(url, { signal: AbortSignal.timeout(5000) });
-      assert.match(await page.text(), /not built yet/);
+      assert.match(await page.text(), /<title>TopicFlow<\/title>/);
 
       const client = await connectProtocol(`${url.replace('http', 'ws')}api`);
       try {

@@ -1,0 +1,84 @@
+import {
+  Background,
+  BackgroundVariant,
+  Controls,
+  MiniMap,
+  ReactFlow,
+  useReactFlow,
+  type Edge,
+  type IsValidConnection,
+  type Node,
+  type NodeTypes,
+} from '@xyflow/react';
+import { useCallback, useEffect, type DragEvent } from 'react';
+import type { FlowNodeData } from '../graph/flowGraph.js';
+import { addNode, canConnect, connect, onEdgesChange, onNodesChange, selectNode, useEditor } from '../store.js';
+import { DRAG_TYPE } from './categories.js';
+import { FlowNodeView } from './FlowNodeView.js';
+
+/** Defined once at module scope: a new object per render would remount every node. */
+const nodeTypes: NodeTypes = { flowNode: FlowNodeView };
+const DELETE_KEYS = ['Delete', 'Backspace'];
+const FIT_VIEW_OPTIONS = { maxZoom: 1.2, padding: 0.3 };
+
+const isValidConnection: IsValidConnection = (connection) => canConnect(connection);
+
+function minimapColor(node: Node): string {
+  const category = useEditor.getState().catalogByType[(node.data as FlowNodeData).type]?.category;
+  return category === 'source' ? '#2f9e6e' : category === 'sink' ? '#c2662d' : '#4b6bd6';
+}
+
+export function Canvas() {
+  const nodes = useEditor((s) => s.nodes) as unknown as Node<FlowNodeData>[];
+  const edges = useEditor((s) => s.edges) as unknown as Edge[];
+  const loads = useEditor((s) => s.loads);
+  const flow = useReactFlow();
+
+  // Fit an opened document once its nodes are measured; never when nodes are added by hand
+  // (the `fitView` prop would re-fit as the first node lands on an empty canvas).
+  useEffect(() => {
+    if (loads > 0) void flow.fitView(FIT_VIEW_OPTIONS);
+  }, [loads, flow]);
+
+  const onDragOver = useCallback((event: DragEvent) => {
+    if (!event.dataTransfer.types.includes(DRAG_TYPE)) return;
+    event.preventDefault();
+    event.dataTransfer.dropEffect = 'move';
+  }, []);
+  const onDrop = useCallback(
+    (event: DragEvent) => {
+      const type = event.dataTransfer.getData(DRAG_TYPE);
+      if (!type) return;
+      event.preventDefault();
+      const position = flow.screenToFlowPosition({ x: event.clientX, y: event.clientY });
+      addNode(type, { x: position.x - 90, y: position.y - 30 });
+    },
+    [flow],
+  );
+
+  return (
+    <main className="canvas" onDragOver={onDragOver} onDrop={onDrop}>
+      <ReactFlow
+        nodes={nodes}
+        edges={edges}
+        nodeTypes={nodeTypes}
+        onNodesChange={onNodesChange}
+        onEdgesChange={onEdgesChange}
+        onConnect={connect}
+        isValidConnection={isValidConnection}
+        onPaneClick={() => selectNode(undefined)}
+        deleteKeyCode={DELETE_KEYS}
+        colorMode="system"
+        proOptions={{ hideAttribution: true }}
+        defaultEdgeOptions={{ animated: false }}
+      >
+        <Background variant={BackgroundVariant.Dots} gap={16} size={1} />
+        {nodes.length > 0 && <MiniMap pannable zoomable nodeColor={minimapColor} />}
+        <Controls />
+      </ReactFlow>
+      {nodes.length === 0 && (
+        <div className="canvas-empty">Drag a node from the palette (or click it) to start a flow.</div>
+      )}
+    </main>
+  );
+}

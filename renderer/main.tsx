@@ -1,0 +1,15 @@
+import { StrictMode } from 'react';
+import { createRoot } from 'react-dom/client';
+import '@xyflow/react/dist/style.css';
+import './styles.css';
+import { App } from './components/App.js';
+import { ProtocolClient } from './protocolClient.js';
+import { attachClient } from './store.js';
+
+attachClient(ProtocolClient.forPage(window.location));
+
+createRoot(document.getElementById('root') as HTMLElement).render(
+  <StrictMode>
+    <App />
+  </StrictMode>,
+);

@@ -1,0 +1,211 @@
+import assert from 'node:assert/strict';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import type { MqttClient } from 'mqtt';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { startCli, type RunningCli } from '../helpers/cli.js';
+import { testClient } from '../helpers/engineHarness.js';
+import { startMosquitto, type Mosquitto } from '../helpers/mosquitto.js';
+import { repoRoot, tempDir } from '../helpers/paths.js';
+
+const CHROMIUM = '/usr/bin/chromium';
+const ARTIFACTS = join(repoRoot, 'test-artifacts', 'editor');
+const skip = existsSync(CHROMIUM) ? false : `${CHROMIUM} is not installed (apt-get install chromium)`;
+
+/** Drags from the centre of one element to the centre of another with real mouse events. */
+async function dragBetween(page: Page, fromSelector: string, toSelector: string): Promise<void> {
+  const from = await page.locator(fromSelector).boundingBox();
+  const to = await page.locator(toSelector).boundingBox();
+  assert.ok(from && to, `${fromSelector} and ${toSelector} must be visible`);
+  await page.mouse.move(from.x + from.width / 2, from.y + from.height / 2);
+  await page.mouse.down();
+  await page.mouse.move(to.x + to.width / 2, to.y + to.height / 2, { steps: 12 });
+  await page.mouse.up();
+}
+
+async function applyConfig(page: Page, nodeId: string, config: unknown): Promise<void> {
+  await page.locator(`.react-flow__node[data-id="${nodeId}"] .flow-node-title`).click();
+  await page.getByText(nodeId, { exact: true }).waitFor();
+  await page.getByTestId('config-json').fill(JSON.stringify(config, null, 2));
+  await page.getByRole('button', { name: 'Apply', exact: true }).click();
+}
+
+describe('the editor in Chromium against topicflow serve', { skip, timeout: 120_000 }, () => {
+  const tmp = tempDir('topicflow-e2e-');
+  let broker: Mosquitto | undefined;
+  let publisher: MqttClient | undefined;
+  let cli: RunningCli | undefined;
+  let browser: Browser | undefined;
+  let url = '';
+
+  before(async () => {
+    mkdirSync(ARTIFACTS, { recursive: true });
+    broker = await startMosquitto();
+    publisher = await testClient(broker.url);
+    const workspace = join(tmp.path, 'flows');
+    mkdirSync(workspace);
+    cli = startCli(['serve', '--workspace', workspace, '--data-dir', join(tmp.path, 'data'), '--port', '0']);
+    url = String((await cli.waitForLog('serve listening'))['url']);
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: [
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
+      timeout: 30_000,
+    });
+  });
+
+  after(async () => {
+    await browser?.close();
+    await cli?.stop();
+    await publisher?.endAsync();
+    await broker?.stop();
+    tmp.cleanup();
+  });
+
+  it('builds a flow from an empty canvas, saves, deploys, shows live counters, reopens it', async () => {
+    assert.ok(browser && broker && publisher && cli);
+    // A fresh context is a fresh profile: no storage carried between runs.
+    const context = await browser.newContext({ viewport: { width: 1440, height: 860 }, colorScheme: 'light' });
+    const page = await context.newPage();
+    page.setDefaultTimeout(10_000);
+    const pageErrors: string[] = [];
+    page.on('pageerror', (error) => pageErrors.push(error.message));
+    try {
+      await page.goto(url);
+      await page.locator('.palette-item[data-type="mqtt-in"]').waitFor();
+      await page.getByTestId('connection').getByText('Connected').waitFor();
+      await page.screenshot({ path: join(ARTIFACTS, '1-empty.png') });
+
+      // The palette's search filters the node types.
+      await page.getByLabel('Search nodes').fill('sqlite');
+      assert.equal(await page.locator('.palette-item').count(), 1);
+      await page.getByLabel('Search nodes').fill('');
+
+      await page.getByLabel('Flow name').fill('E2E temperatures');
+      await page
+        .getByTestId('connections-json')
+        .fill(JSON.stringify([{ id: 'broker', url: broker.url, protocolVersion: 5 }], null, 2));
+      await page.getByRole('button', { name: 'Apply connections' }).click();
+      await page.getByTestId('problems').getByText('valid').waitFor();
+
+      // Drag from the palette (HTML5 drag and drop) onto the canvas.
+      await page.dragAndDrop('.palette-item[data-type="mqtt-in"]', '.react-flow__pane', {
+        targetPosition: { x: 200, y: 300 },
+      });
+      await page.dragAndDrop('.palette-item[data-type="sqlite-sink"]', '.react-flow__pane', {
+        targetPosition: { x: 680, y: 300 },
+      });
+      await page.locator('.react-flow__node').nth(1).waitFor();
+      assert.deepEqual(
+        await page.locator('.react-flow__node').evaluateAll((nodes) => nodes.map((n) => n.getAttribute('data-id'))),
+        ['mqtt-in-1', 'sqlite-sink-1'],
+      );
+      await page.getByTestId('dirty').getByText('unsaved').waitFor();
+
+      await dragBetween(
+        page,
+        '.react-flow__node[data-id="mqtt-in-1"] .react-flow__handle.source',
+        '.react-flow__node[data-id="sqlite-sink-1"] .react-flow__handle.target',
+      );
+      // 'attached': a level edge's <g> has zero height, which Playwright calls hidden.
+      await page.locator('.react-flow__edge').waitFor({ state: 'attached' });
+      // A second identical edge is refused.
+      await dragBetween(
+        page,
+        '.react-flow__node[data-id="mqtt-in-1"] .react-flow__handle.source',
+        '.react-flow__node[data-id="sqlite-sink-1"] .react-flow__handle.target',
+      );
+      assert.equal(await page.locator('.react-flow__edge').count(), 1);
+
+      // A broken config shows its problem with the JSON pointer, next to the node and in the list.
+      await applyConfig(page, 'sqlite-sink-1', { table: 'not a table!' });
+      await page.getByTestId('problems').getByText('/nodes/1/config/table').waitFor();
+      await page.locator('.react-flow__node[data-id="sqlite-sink-1"] .flow-node-problems').waitFor();
+      await page.screenshot({ path: join(ARTIFACTS, '2-problems.png') });
+
+      await applyConfig(page, 'sqlite-sink-1', {
+        table: 'temps',
+        mode: 'row',
+        includePayload: false,
+        columns: [{ name: 'value', path: 'payload', type: 'real' }],
+      });
+      await applyConfig(page, 'mqtt-in-1', {
+        connection: 'broker',
+        topic: 'e2e/{device}/temp',
+        qos: 1,
+        decoding: 'number',
+      });
+      await page.getByTestId('problems').getByText('valid').waitFor();
+
+      page.once('dialog', (dialog) => void dialog.accept('e2e-temperatures.json'));
+      await page.getByRole('button', { name: 'Save' }).click();
+      await page.getByTestId('notice').getByText('Saved e2e-temperatures.json.').waitFor();
+      assert.equal(await page.getByTestId('dirty').textContent(), '');
+      const saved = JSON.parse(readFileSync(join(tmp.path, 'flows', 'e2e-temperatures.json'), 'utf8')) as {
+        name: string;
+        nodes: unknown[];
+        edges: unknown[];
+        layout: { nodes: Record<string, unknown> };
+      };
+      assert.equal(saved.name, 'E2E temperatures');
+      assert.equal(saved.nodes.length, 2);
+      assert.equal(saved.edges.length, 1);
+      assert.deepEqual(Object.keys(saved.layout.nodes).sort(), ['mqtt-in-1', 'sqlite-sink-1']);
+
+      await page.getByRole('button', { name: 'Deploy' }).click();
+      await page
+        .getByTestId('notice')
+        .getByText(/Deployed: 2 added, 0 changed, 0 removed/)
+        .waitFor();
+      await cli.waitForLog('subscribed', { filter: 'e2e/+/temp' });
+      for (const value of ['21.5', '22', '22.5']) {
+        await publisher.publishAsync('e2e/kitchen/temp', value, { qos: 1 });
+      }
+      await page.getByTestId('badge-sqlite-sink-1').getByText('in 3').waitFor();
+      await page.getByTestId('badge-mqtt-in-1').getByText('out 3').waitFor();
+      await page.locator('.engine-state', { hasText: 'Running' }).waitFor();
+      await page.screenshot({ path: join(ARTIFACTS, '3-running.png') });
+
+      // Reload: a new editor session; the saved file reopens with its layout.
+      await page.reload();
+      await page.locator('.palette-item[data-type="mqtt-in"]').waitFor();
+      await page.getByRole('button', { name: 'Open ▾' }).click();
+      await page.getByRole('menuitem', { name: /e2e-temperatures\.json/ }).click();
+      await page.locator('.react-flow__node[data-id="sqlite-sink-1"]').waitFor();
+      assert.equal(await page.getByLabel('Flow name').inputValue(), 'E2E temperatures');
+      assert.equal(await page.locator('.react-flow__edge').count(), 1);
+      // Still running: the badges come back from the status events.
+      await page.getByTestId('badge-sqlite-sink-1').getByText('in 3').waitFor();
+
+      // Delete removes the selected node and its edge, and marks the flow dirty.
+      await page.locator('.react-flow__node[data-id="sqlite-sink-1"] .flow-node-title').click();
+      await page.keyboard.press('Delete');
+      await page.getByTestId('dirty').getByText('unsaved').waitFor();
+      assert.equal(await page.locator('.react-flow__node').count(), 1);
+      assert.equal(await page.locator('.react-flow__edge').count(), 0);
+
+      await page.emulateMedia({ colorScheme: 'dark' });
+      await page.getByRole('button', { name: 'Open ▾' }).click();
+      page.once('dialog', (dialog) => void dialog.accept());
+      await page.getByRole('menuitem', { name: /e2e-temperatures\.json/ }).click();
+      await page.locator('.react-flow__node[data-id="sqlite-sink-1"]').waitFor();
+      await page.locator('.react-flow__node[data-id="mqtt-in-1"] .flow-node-title').click();
+      await page.screenshot({ path: join(ARTIFACTS, '4-dark-inspector.png') });
+
+      await page.getByRole('button', { name: 'Stop' }).click();
+      await page.locator('.engine-state', { hasText: 'Stopped' }).waitFor();
+      assert.deepEqual(pageErrors, []);
+    } catch (error) {
+      await page.screenshot({ path: join(ARTIFACTS, 'failure.png') }).catch(() => undefined);
+      throw error;
+    } finally {
+      await context.close();
+    }
+  });
+});
