@@ -6,6 +6,7 @@ import type { FlowProblem } from '../../shared/flow/validateFlow.js';
 import { NODE_SPECS, secretPaths } from '../../shared/nodes/catalog.js';
 import {
   MAX_DEAD_LETTERS_PAGE,
+  MAX_REPLAY_IDS,
   MAX_ROWS_PAGE,
   STATUS_EVENT_INTERVAL_MS,
   type CatalogNode,
@@ -20,6 +21,7 @@ import {
   type ProtocolEventListener,
   type ProtocolEvents,
   type ProtocolService,
+  type ReplayOutcome,
   type ResponseEnvelope,
   type ResultOf,
   type TableInfo,
@@ -29,7 +31,8 @@ import { revisionOf, type EngineStatus, type FlowEngine } from '../engine/flowEn
 import { checkFlow, checkFlowText, resolveFlow, type Lookup } from '../engine/flowLoader.js';
 import { silentLogger, type Logger } from '../engine/logger.js';
 import type { DebugEvent } from '../engine/runtime/nodeRuntime.js';
-import { DeadLetterQueries } from '../engine/store/deadLetters.js';
+import type { ResolvedConnection } from '../engine/mqtt/connectionManager.js';
+import { DeadLetterQueries, type DeadLetterRecord } from '../engine/store/deadLetters.js';
 
 /** A failure the caller should see as `{ ok: false, error }`. */
 export class ProtocolFailure extends Error {
@@ -55,6 +58,8 @@ export interface EngineServiceOptions {
 
 const FLOW_NAME = /^[A-Za-z0-9._-]+\.json$/;
 const PREVIEW_BYTES = 256;
+/** How long a replayed message may wait for the broker's acknowledgement. */
+const REPLAY_ACK_TIMEOUT_MS = 10_000;
 
 /** A hand-written check that the engine's status fits what the protocol carries. */
 type Assignable<T, U extends T> = U;
@@ -114,6 +119,8 @@ export class EngineService implements ProtocolService {
   private readonly listeners = new Set<ProtocolEventListener>();
   private readonly debugPerSecond: number;
   private running = false;
+  /** The deployed flow with its references resolved (the connections the engine holds); undefined when stopped. */
+  private deployedFlow: FlowDocument | undefined;
   private lastStatusAt = 0;
   private statusTimer: NodeJS.Timeout | undefined;
   private debugQueue: DebugMessage[] = [];
@@ -187,6 +194,7 @@ export class EngineService implements ProtocolService {
         ),
       'deadLetters.list': () => this.deadLetters(p),
       'deadLetters.purge': () => this.purge(p),
+      'deadLetters.replay': () => this.replay(p),
     };
     return Promise.resolve().then(() => handlers[method]() as ResultOf<M>);
   }
@@ -296,6 +304,7 @@ export class EngineService implements ProtocolService {
     // As `topicflow run`: the revision comes from the flow before references are resolved.
     const result = await this.deployGuarded(resolved, revisionOf(checked.flow));
     this.running = true;
+    this.deployedFlow = resolved;
     const outcome: DeployOutcome = {
       flow: checked.flow.name,
       revision: result.revision,
@@ -325,6 +334,7 @@ export class EngineService implements ProtocolService {
     const empty: FlowDocument = { format: FLOW_FORMAT, name: 'stopped', connections: [], nodes: [], edges: [] };
     await this.deployGuarded(empty, 'stopped');
     this.running = false;
+    this.deployedFlow = undefined;
     this.scheduleStatus();
     return { stopped: true };
   }
@@ -405,6 +415,73 @@ export class EngineService implements ProtocolService {
     return { purged: new DeadLetterQueries(this.engine.store.db).purge({ ids }) };
   }
 
+  /**
+   * Publishes each letter's original bytes to its original topic through the engine's shared
+   * connection of the deployed flow (the connection of the node that recorded it, else the first
+   * connection an mqtt-in node uses, else the flow's first); the flow's subscription takes it in
+   * again. Marked replayed only after the broker's acknowledgement (QoS 1, or 2 when it came at 2).
+   */
+  private async replay(p: Record<string, unknown>): Promise<ReplayOutcome> {
+    const ids = p['ids'];
+    if (!Array.isArray(ids) || ids.length === 0 || ids.length > MAX_REPLAY_IDS || !ids.every(isPositiveInteger)) {
+      throw new ProtocolFailure(
+        'invalid-params',
+        `deadLetters.replay: "ids" must be 1 to ${MAX_REPLAY_IDS} positive integers`,
+      );
+    }
+    const flow = this.deployedFlow;
+    if (!flow || !this.running) {
+      throw new ProtocolFailure('engine-stopped', 'deadLetters.replay: no flow is deployed to replay into');
+    }
+    const queries = new DeadLetterQueries(this.engine.store.db);
+    const records = queries.get(ids);
+    const found = new Set(records.map((d) => d.id));
+    const errors: { id: number; error: string }[] = [];
+    for (const id of new Set(ids)) if (!found.has(id)) errors.push({ id, error: 'no such dead letter' });
+    const acknowledged: number[] = [];
+    for (const d of records) {
+      const why = unreplayable(d);
+      const connection = why === undefined ? replayConnection(flow, d.node) : undefined;
+      if (why !== undefined || connection === undefined) {
+        errors.push({ id: d.id, error: why ?? `the flow "${flow.name}" has no MQTT connection` });
+        continue;
+      }
+      try {
+        await this.publishOnce(connection, d.topic as string, d.payload as Buffer, d.qos === 2 ? 2 : 1);
+        acknowledged.push(d.id);
+      } catch (error) {
+        errors.push({ id: d.id, error: error instanceof Error ? error.message : String(error) });
+      }
+    }
+    // Only after the acknowledgements: a failure before this replays them again, never loses one.
+    const replayed = acknowledged.length > 0 ? queries.markReplayed(acknowledged) : 0;
+    errors.sort((a, b) => a.id - b.id);
+    return { replayed, errors };
+  }
+
+  /** One acknowledged publish on the engine's shared connection (held for the publish only). */
+  private async publishOnce(connection: ResolvedConnection, topic: string, payload: Buffer, qos: 1 | 2): Promise<void> {
+    const shared = await this.engine.connections.acquire(connection);
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      if (shared.status().state !== 'connected') {
+        throw new Error(`the connection "${connection.id}" is ${shared.status().state}, not connected`);
+      }
+      await Promise.race([
+        shared.publish(topic, payload, qos, false),
+        new Promise<never>((_, reject) => {
+          timer = setTimeout(
+            () => reject(new Error(`no acknowledgement from the broker within ${REPLAY_ACK_TIMEOUT_MS} ms`)),
+            REPLAY_ACK_TIMEOUT_MS,
+          );
+        }),
+      ]);
+    } finally {
+      clearTimeout(timer);
+      await this.engine.connections.release(connection);
+    }
+  }
+
   // ---- events --------------------------------------------------------------------------------
 
   private emit<E extends EventName>(event: E, data: ProtocolEvents[E]): void {
@@ -473,6 +550,29 @@ function catalog(): CatalogNode[] {
 /** An SQL identifier in double quotes (embedded quotes doubled). */
 export function quoteIdentifier(name: string): string {
   return `"${name.replace(/"/g, '""')}"`;
+}
+
+/** Why a dead letter cannot be replayed as it was received, or undefined when it can. */
+function unreplayable(d: DeadLetterRecord): string | undefined {
+  if (d.topic === null || d.topic === '') return 'no topic (it did not come from MQTT)';
+  if (d.payload === null) return 'no payload';
+  if (d.payload.length === 0) return 'empty payload';
+  if (d.payloadSize !== null && d.payloadSize > d.storedSize) {
+    return `payload truncated (${d.storedSize} of ${d.payloadSize} bytes kept)`;
+  }
+  return undefined;
+}
+
+/** The connection a dead letter of `node` goes back through. */
+export function replayConnection(flow: FlowDocument, node: string): ResolvedConnection | undefined {
+  const byId = (id: unknown) => (typeof id === 'string' ? flow.connections.find((c) => c.id === id) : undefined);
+  const own = byId(flow.nodes.find((n) => n.id === node)?.config?.['connection']);
+  if (own) return own;
+  for (const n of flow.nodes) {
+    const used = n.type === 'mqtt-in' ? byId(n.config?.['connection']) : undefined;
+    if (used) return used;
+  }
+  return flow.connections[0];
 }
 
 function isPositiveInteger(value: unknown): value is number {

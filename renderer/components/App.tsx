@@ -1,16 +1,27 @@
 import { ReactFlowProvider } from '@xyflow/react';
+import { usePanel } from '../panelStore.js';
+import { BottomPanel } from './BottomPanel.js';
 import { Canvas } from './Canvas.js';
 import { Inspector } from './Inspector.js';
 import { Palette } from './Palette.js';
 import { Toolbar } from './Toolbar.js';
 
+/** Height of the collapsed bottom panel: its tab strip. */
+const COLLAPSED_PANEL_PX = 31;
+
 export function App() {
+  const collapsed = usePanel((s) => s.collapsed);
+  const height = usePanel((s) => s.height);
   return (
     <ReactFlowProvider>
-      <div className="app">
+      <div
+        className="app"
+        style={{ gridTemplateRows: `44px minmax(0, 1fr) ${collapsed ? COLLAPSED_PANEL_PX : height}px` }}
+      >
         <Toolbar />
         <Palette />
         <Canvas />
+        <BottomPanel />
         <Inspector />
       </div>
     </ReactFlowProvider>

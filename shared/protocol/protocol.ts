@@ -141,6 +141,16 @@ export interface DeadLetterItem {
   readonly replayedAt: number | null;
 }
 
+export interface ReplayOutcome {
+  /** Dead letters published and acknowledged by the broker (now marked replayed). */
+  readonly replayed: number;
+  /** Why each of the others was not replayed (unknown id, no payload, truncated, broker error...). */
+  readonly errors: readonly { readonly id: number; readonly error: string }[];
+}
+
+/** Largest number of ids in one `deadLetters.replay`. */
+export const MAX_REPLAY_IDS = 1000;
+
 export interface DebugMessage {
   readonly node: string;
   readonly at: number;
@@ -178,6 +188,11 @@ export interface ProtocolMethods {
     result: { readonly items: readonly DeadLetterItem[]; readonly total: number };
   };
   'deadLetters.purge': { params: { readonly ids: readonly number[] }; result: { readonly purged: number } };
+  /**
+   * Publishes each dead letter's original bytes again to its original topic, on the broker
+   * connection of the deployed flow that recorded it; marks it replayed once the broker acknowledged.
+   */
+  'deadLetters.replay': { params: { readonly ids: readonly number[] }; result: ReplayOutcome };
 }
 
 export interface ProtocolEvents {
@@ -206,6 +221,7 @@ export const METHOD_NAMES: readonly MethodName[] = [
   'store.rows',
   'deadLetters.list',
   'deadLetters.purge',
+  'deadLetters.replay',
 ];
 
 /** Error codes of failed responses. */

@@ -172,6 +172,44 @@ describe('the editor in Chromium against topicflow serve', { skip, timeout: 120_
       await page.locator('.engine-state', { hasText: 'Running' }).waitFor();
       await page.screenshot({ path: join(ARTIFACTS, '3-running.png') });
 
+      // One message the number decoding refuses: a dead letter of mqtt-in-1.
+      await publisher.publishAsync('e2e/kitchen/temp', 'not-a-number', { qos: 1 });
+
+      // The Store tab: the table and its rows, paged.
+      await page.getByRole('tab', { name: 'Store' }).click();
+      await page.getByRole('button', { name: /^temps\s*3$/ }).waitFor();
+      await page.getByTestId('store-range').getByText('temps: rows 1–3 of 3').waitFor();
+      assert.deepEqual(
+        await page
+          .getByTestId('store-grid')
+          .locator('tbody tr')
+          .evaluateAll((rows) => rows.map((r) => r.lastElementChild?.textContent)),
+        ['21.5', '22', '22.5'],
+      );
+      await page.screenshot({ path: join(ARTIFACTS, '5-store.png') });
+
+      // The Dead letters tab: the refused message, with its reason; replay it (it is refused again).
+      await page.getByRole('tab', { name: 'Dead letters' }).click();
+      const letters = page.getByTestId('dead-letters');
+      for (let i = 0; !(await letters.getByText('not-a-number', { exact: true }).first().isVisible()); i++) {
+        assert.ok(i < 50, 'the dead letter never appeared');
+        await page.waitForTimeout(200);
+        await page.getByRole('button', { name: 'Refresh' }).click();
+      }
+      assert.equal(await letters.locator('tbody tr').count(), 1);
+      assert.match((await letters.locator('tbody tr').first().textContent()) ?? '', /mqtt-in-1.*e2e\/kitchen\/temp/);
+      await page.getByLabel(/Select dead letter \d+/).check();
+      await page.getByRole('button', { name: 'Replay selected' }).click();
+      await page.getByTestId('letters-message').getByText('Replayed 1 dead letter.').waitFor();
+      // Replayed through the broker, refused again: a second dead letter, the first marked replayed.
+      for (let i = 0; (await letters.locator('tbody tr').count()) < 2; i++) {
+        assert.ok(i < 50, 'the replayed message never came back as a dead letter');
+        await page.waitForTimeout(200);
+        await page.getByRole('button', { name: 'Refresh' }).click();
+      }
+      assert.match((await letters.locator('tbody tr').nth(1).locator('td').last().textContent()) ?? '', /\d\d:\d\d/);
+      await page.screenshot({ path: join(ARTIFACTS, '6-dead-letters.png') });
+
       // Reload: a new editor session; the saved file reopens with its layout.
       await page.reload();
       await page.locator('.palette-item[data-type="mqtt-in"]').waitFor();
@@ -197,6 +235,28 @@ describe('the editor in Chromium against topicflow serve', { skip, timeout: 120_
       await page.locator('.react-flow__node[data-id="sqlite-sink-1"]').waitFor();
       await page.locator('.react-flow__node[data-id="mqtt-in-1"] .flow-node-title').click();
       await page.screenshot({ path: join(ARTIFACTS, '4-dark-inspector.png') });
+
+      // A debug node: its messages reach the Debug tab.
+      await page.dragAndDrop('.palette-item[data-type="debug"]', '.react-flow__pane', {
+        targetPosition: { x: 440, y: 120 },
+      });
+      await page.locator('.react-flow__node[data-id="debug-1"]').waitFor();
+      await dragBetween(
+        page,
+        '.react-flow__node[data-id="mqtt-in-1"] .react-flow__handle.source',
+        '.react-flow__node[data-id="debug-1"] .react-flow__handle.target',
+      );
+      assert.equal(await page.locator('.react-flow__edge').count(), 2);
+      await page.getByRole('button', { name: 'Deploy' }).click();
+      await page
+        .getByTestId('notice')
+        .getByText(/Deployed: 1 added/)
+        .waitFor();
+      await page.getByRole('tab', { name: 'Debug' }).click();
+      await publisher.publishAsync('e2e/hall/temp', '19.25', { qos: 1 });
+      await page.getByTestId('debug-row').filter({ hasText: 'e2e/hall/temp' }).waitFor();
+      assert.match((await page.getByTestId('debug-row').first().textContent()) ?? '', /debug-1.*19\.25/);
+      await page.screenshot({ path: join(ARTIFACTS, '7-dark-debug.png') });
 
       await page.getByRole('button', { name: 'Stop' }).click();
       await page.locator('.engine-state', { hasText: 'Stopped' }).waitFor();

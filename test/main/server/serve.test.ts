@@ -148,8 +148,42 @@ describe('topicflow serve: the protocol over a WebSocket', () => {
         );
         assert.equal(letters.total, 1);
         assert.equal(letters.items[0]?.preview, 'nan?');
-        const purged = await client.call('deadLetters.purge', { ids: letters.items.map((d) => d.id) });
-        assert.equal(purged.purged, 1);
+        const letterId = letters.items[0].id;
+
+        // Replay: the original bytes go back to the original topic on the flow's connection.
+        const arrived: Buffer[] = [];
+        const onMessage = (topic: string, payload: Buffer): void => {
+          if (topic === 'pico/temperature/dht22') arrived.push(payload);
+        };
+        fixture.client.on('message', onMessage);
+        await fixture.client.subscribeAsync('pico/temperature/dht22', { qos: 1 });
+        try {
+          const replay = await client.call('deadLetters.replay', { ids: [letterId, 999_999] });
+          assert.equal(replay.replayed, 1);
+          assert.deepEqual(replay.errors, [{ id: 999_999, error: 'no such dead letter' }]);
+          await waitFor('the replayed bytes at a subscriber', () => arrived.length > 0, 5000);
+          assert.deepEqual(arrived[0], Buffer.from('nan?'));
+        } finally {
+          fixture.client.off('message', onMessage);
+          await fixture.client.unsubscribeAsync('pico/temperature/dht22');
+        }
+        const after = await waitFor(
+          'the replayed message refused again, as a new dead letter',
+          async () => {
+            const page = await client.call('deadLetters.list', { node: 'pico-in', limit: 10 });
+            return page.total === 2 ? page : undefined;
+          },
+          10_000,
+        );
+        const original = after.items.find((d) => d.id === letterId);
+        assert.ok(original?.replayedAt !== null && original?.replayedAt !== undefined, 'marked replayed');
+        assert.ok(original.replayedAt >= original.at);
+        assert.equal(after.items[0]?.replayedAt, null);
+        assert.equal(after.items[0]?.preview, 'nan?');
+        assert.equal((await client.fail('deadLetters.replay', { ids: [] })).code, 'invalid-params');
+
+        const purged = await client.call('deadLetters.purge', { ids: after.items.map((d) => d.id) });
+        assert.equal(purged.purged, 2);
         assert.equal((await client.fail('deadLetters.purge', { ids: ['1'] })).code, 'invalid-params');
 
         const invalidDeploy = await client.fail('engine.deploy', { document: { format: 'topicflow/flow@1' } });
@@ -160,6 +194,7 @@ describe('topicflow serve: the protocol over a WebSocket', () => {
         const status = await client.call('engine.status');
         assert.equal(status.running, false);
         assert.deepEqual(status.nodes, []);
+        assert.equal((await client.fail('deadLetters.replay', { ids: [1] })).code, 'engine-stopped');
       } finally {
         await client.close();
       }
