@@ -12,9 +12,7 @@ import {
   type Lookup,
 } from '../engine/flowLoader.js';
 import { createLogger } from '../engine/logger.js';
-import { deadLettersCommand } from './deadLettersCommand.js';
 import { ENGINE_NODE_FLAGS, engineFlagsApplied } from './nodeFlags.js';
-import { serveCommand } from './serveCommand.js';
 import { parseListenAddress } from '../server/listenAddress.js';
 import { NODE_SPECS, secretPaths } from '../../shared/nodes/catalog.js';
 
@@ -210,13 +208,14 @@ async function main(argv: string[]): Promise<number> {
     case 'run':
       return runCommand(rest);
     case 'serve':
-      return serveCommand(rest);
+      // Loaded on demand, like the observability server: `run` on a gateway carries none of it.
+      return (await import('./serveCommand.js')).serveCommand(rest);
     case 'validate':
       return validateCommand(rest);
     case 'nodes':
       return nodesCommand(rest);
     case 'dead-letters':
-      return deadLettersCommand(rest);
+      return (await import('./deadLettersCommand.js')).deadLettersCommand(rest);
     case '--version':
     case '-v':
       process.stdout.write(`${packageVersion()}\n`);
