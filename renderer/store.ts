@@ -23,6 +23,24 @@ import {
   type NodeProblem,
   type ProposedConnection,
 } from './graph/flowGraph.js';
+import {
+  copySelection,
+  parseClipboard,
+  pastePayload,
+  serializeClipboard,
+  PASTE_OFFSET,
+  type ClipboardPayload,
+} from './graph/clipboard.js';
+import {
+  emptyHistory,
+  record,
+  redo as redoHistory,
+  sameDocument,
+  takeSnapshot,
+  undo as undoHistory,
+  type EditorSnapshot,
+  type History,
+} from './graph/history.js';
 import { ProtocolCallError, type ConnectionState, type ProtocolClient } from './protocolClient.js';
 
 export interface Notice {
@@ -60,6 +78,12 @@ export interface EditorState {
   readonly flowFiles: readonly FlowFileInfo[] | undefined;
   /** Bumped whenever a document is loaded, so panels holding drafts start over. */
   readonly loads: number;
+  /** Bumped on every undo/redo, so panels holding drafts start over (without a re-fit). */
+  readonly restores: number;
+  /** Names the current document state; `dirty` is `revision !== savedRevision`. */
+  readonly revision: number;
+  readonly savedRevision: number;
+  readonly history: History<EditorSnapshot>;
 }
 
 const initialGraph = documentToGraph(emptyDocument());
@@ -83,6 +107,10 @@ export const useEditor = create<EditorState>(() => ({
   busy: false,
   flowFiles: undefined,
   loads: 0,
+  restores: 0,
+  revision: 0,
+  savedRevision: 0,
+  history: emptyHistory(),
 }));
 
 const set = useEditor.setState;
@@ -175,25 +203,120 @@ export function applyStatus(status: ProtocolEngineStatus): void {
   if (get().running !== status.running) set({ running: status.running });
 }
 
-// ---- canvas edits --------------------------------------------------------------------------
+// ---- history --------------------------------------------------------------------------------
 
-export function onNodesChange(changes: NodeChange[]): void {
-  const meaningful = changes.some((c) => c.type !== 'select' && c.type !== 'dimensions');
-  const nodes = applyNodeChanges(changes, get().nodes as never) as unknown as CanvasNode[];
-  const selected = changes.find((c) => c.type === 'select' && c.selected);
-  const removedSelection = changes.some((c) => c.type === 'remove' && c.id === get().selectedId);
+let lastRevision = 0;
+/** The merge key of the last recorded change: consecutive changes with one key are one undo step. */
+let lastMergeKey: string | undefined;
+/** Changes recorded in one synchronous run (React Flow removes edges, then nodes) are one step. */
+let batchOpen = false;
+/** The state before a node drag began; recorded once, when the drag stops. */
+let dragBase: EditorSnapshot | undefined;
+
+function snapshotNow(): EditorSnapshot {
+  const state = get();
+  return takeSnapshot(state.revision, state);
+}
+
+/**
+ * Applies a user change to the document and records `before` for undo. Nothing is recorded when
+ * the document did not change (a click on a node, an Apply of the same config).
+ */
+function commit(before: EditorSnapshot, patch: Partial<EditorState>, mergeKey?: string): void {
+  const state = get();
+  const after = {
+    meta: patch.meta ?? state.meta,
+    nodes: patch.nodes ?? state.nodes,
+    edges: patch.edges ?? state.edges,
+  };
+  if (sameDocument(before, after)) {
+    set(patch);
+    return;
+  }
+  const merge = batchOpen || (mergeKey !== undefined && mergeKey === lastMergeKey);
+  const revision = ++lastRevision;
   set({
+    ...patch,
+    revision,
+    dirty: revision !== state.savedRevision,
+    history: merge ? state.history : record(state.history, before),
+  });
+  lastMergeKey = mergeKey;
+  if (!batchOpen) {
+    batchOpen = true;
+    queueMicrotask(() => {
+      batchOpen = false;
+    });
+  }
+}
+
+/** Puts a snapshot back, keeping the selection of nodes that are still there. */
+function restore(snapshot: EditorSnapshot, history: History<EditorSnapshot>): void {
+  const state = get();
+  const selected = new Set(state.nodes.filter((n) => n.selected).map((n) => n.id));
+  const nodes = snapshot.nodes.map((n) => (selected.has(n.id) ? { ...n, selected: true } : n));
+  const selectedId =
+    state.selectedId !== undefined && nodes.some((n) => n.id === state.selectedId) ? state.selectedId : undefined;
+  lastMergeKey = undefined;
+  dragBase = undefined;
+  set({
+    meta: snapshot.meta,
     nodes,
-    ...(meaningful ? { dirty: true } : {}),
-    ...(selected && selected.type === 'select' ? { selectedId: selected.id } : {}),
-    ...(removedSelection ? { selectedId: undefined } : {}),
+    edges: [...snapshot.edges],
+    revision: snapshot.revision,
+    dirty: snapshot.revision !== state.savedRevision,
+    selectedId,
+    history,
+    restores: state.restores + 1,
   });
 }
 
+export function undo(): void {
+  const step = undoHistory(get().history, snapshotNow());
+  if (step) restore(step.snapshot, step.history);
+}
+
+export function redo(): void {
+  const step = redoHistory(get().history, snapshotNow());
+  if (step) restore(step.snapshot, step.history);
+}
+
+// ---- canvas edits --------------------------------------------------------------------------
+
+export function onNodesChange(changes: NodeChange[]): void {
+  const before = snapshotNow();
+  const nodes = applyNodeChanges(changes, get().nodes as never) as unknown as CanvasNode[];
+  const selected = changes.find((c) => c.type === 'select' && c.selected);
+  const removedSelection = changes.some((c) => c.type === 'remove' && c.id === get().selectedId);
+  const patch: Partial<EditorState> = {
+    nodes,
+    ...(selected && selected.type === 'select' ? { selectedId: selected.id } : {}),
+    ...(removedSelection ? { selectedId: undefined } : {}),
+  };
+  if (changes.some((c) => c.type === 'position' && c.dragging === true)) dragBase ??= before;
+  // A drag is recorded once, when it stops (onNodeDragStop); other moves (arrow keys) right away.
+  const edit = changes.some(
+    (c) => c.type === 'remove' || c.type === 'add' || c.type === 'replace' || (c.type === 'position' && !dragBase),
+  );
+  if (edit) commit(before, patch);
+  else set(patch);
+}
+
+export function onNodeDragStart(): void {
+  dragBase ??= snapshotNow();
+}
+
+export function onNodeDragStop(): void {
+  const base = dragBase;
+  dragBase = undefined;
+  if (base) commit(base, {});
+}
+
 export function onEdgesChange(changes: EdgeChange[]): void {
-  const meaningful = changes.some((c) => c.type !== 'select');
+  const before = snapshotNow();
   const edges = applyEdgeChanges(changes, get().edges as never) as unknown as CanvasEdge[];
-  set({ edges, ...(meaningful ? { dirty: true } : {}) });
+  if (changes.some((c) => c.type !== 'select')) commit(before, { edges });
+  else set({ edges });
 }
 
 export function selectNode(id: string | undefined): void {
@@ -224,7 +347,7 @@ export function connect(connection: ProposedConnection): void {
     target: target.id,
     targetHandle: connection.targetHandle ?? portsOf(target.data.type)?.inputs[0]?.name ?? 'in',
   };
-  set({ edges: [...edges, edge], dirty: true });
+  commit(snapshotNow(), { edges: [...edges, edge] });
 }
 
 export function addNode(type: string, position: { x: number; y: number }): string | undefined {
@@ -241,29 +364,101 @@ export function addNode(type: string, position: { x: number; y: number }): strin
     position,
     data: { type, config: initialConfig(spec.example, spec.usesConnection, meta.connections) },
   };
-  set({
+  commit(snapshotNow(), {
     nodes: [...nodes.map((n) => (n.selected ? { ...n, selected: false } : n)), { ...node, selected: true }],
     selectedId: id,
-    dirty: true,
   });
   return id;
 }
 
 export function updateNode(id: string, name: string, config: Record<string, unknown>): void {
-  set({
+  commit(snapshotNow(), {
     nodes: get().nodes.map((n) =>
       n.id === id ? { ...n, data: { ...n.data, name: name === '' ? undefined : name, config } } : n,
     ),
-    dirty: true,
   });
 }
 
+/** Typing a name is one undo step (consecutive edits of the name merge). */
 export function setFlowName(name: string): void {
-  set({ meta: { ...get().meta, name }, dirty: true });
+  commit(snapshotNow(), { meta: { ...get().meta, name } }, 'flow-name');
 }
 
 export function setConnections(connections: readonly FlowConnection[]): void {
-  set({ meta: { ...get().meta, connections }, dirty: true });
+  commit(snapshotNow(), { meta: { ...get().meta, connections } });
+}
+
+// ---- copy/paste ----------------------------------------------------------------------------
+
+/** The last copy, for when the system clipboard is refused (headless browsers, no permission). */
+let memoryClipboard: string | undefined;
+let lastPasted: string | undefined;
+let pasteCount = 0;
+const CLIPBOARD_TIMEOUT_MS = 500;
+
+function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('clipboard timed out')), ms);
+    promise.then(
+      (value) => {
+        clearTimeout(timer);
+        resolve(value);
+      },
+      (error: unknown) => {
+        clearTimeout(timer);
+        reject(error instanceof Error ? error : new Error(String(error)));
+      },
+    );
+  });
+}
+
+function systemClipboard(): Clipboard | undefined {
+  return typeof navigator === 'undefined' ? undefined : navigator.clipboard;
+}
+
+/** Copies the selected nodes and the edges between them; false when nothing is selected. */
+export async function copySelected(): Promise<boolean> {
+  const { nodes, edges, selectedId } = get();
+  const ids = nodes.filter((n) => n.selected).map((n) => n.id);
+  if (ids.length === 0 && selectedId !== undefined) ids.push(selectedId);
+  const payload = copySelection(nodes, edges, ids);
+  if (!payload) return false;
+  const text = serializeClipboard(payload);
+  memoryClipboard = text;
+  set({
+    notice: { kind: 'info', text: `Copied ${payload.nodes.length} node${payload.nodes.length === 1 ? '' : 's'}.` },
+  });
+  const clipboard = systemClipboard();
+  if (clipboard) await withTimeout(clipboard.writeText(text), CLIPBOARD_TIMEOUT_MS).catch(() => undefined);
+  return true;
+}
+
+async function readClipboard(): Promise<{ text: string; payload: ClipboardPayload } | undefined> {
+  const clipboard = systemClipboard();
+  if (clipboard) {
+    const text = await withTimeout(clipboard.readText(), CLIPBOARD_TIMEOUT_MS).catch(() => undefined);
+    const payload = text === undefined ? undefined : parseClipboard(text);
+    if (text !== undefined && payload) return { text, payload };
+  }
+  const payload = memoryClipboard === undefined ? undefined : parseClipboard(memoryClipboard);
+  return memoryClipboard !== undefined && payload ? { text: memoryClipboard, payload } : undefined;
+}
+
+/** Pastes the clipboard: fresh ids, shifted a little further on each paste, the new nodes selected. */
+export async function paste(): Promise<boolean> {
+  const read = await readClipboard();
+  if (!read) return false;
+  pasteCount = read.text === lastPasted ? pasteCount + 1 : 1;
+  lastPasted = read.text;
+  const { nodes, edges } = get();
+  const offset = PASTE_OFFSET * pasteCount;
+  const added = pastePayload(read.payload, { nodes, edges }, { x: offset, y: offset });
+  commit(snapshotNow(), {
+    nodes: [...nodes.map((n) => (n.selected ? { ...n, selected: false } : n)), ...added.nodes],
+    edges: [...edges.map((e) => (e.selected ? { ...e, selected: false } : e)), ...added.edges],
+    selectedId: added.nodes.length === 1 ? added.nodes[0]?.id : undefined,
+  });
+  return true;
 }
 
 export function dismissNotice(): void {
@@ -292,8 +487,14 @@ export function closeFlowList(): void {
 
 export function loadDocument(document: FlowDocument, fileName: string | undefined): void {
   const graph = documentToGraph(document);
+  const revision = ++lastRevision;
+  lastMergeKey = undefined;
+  dragBase = undefined;
   set({
     fileName,
+    revision,
+    savedRevision: revision,
+    history: emptyHistory(),
     meta: graph.meta,
     nodes: graph.nodes,
     edges: graph.edges,
@@ -332,11 +533,14 @@ export function fileNameFor(name: string): string {
 
 export async function saveFlow(name: string): Promise<boolean> {
   const document = currentDocument();
+  const revision = get().revision;
   const result = await withClient((c) => c.call('flows.save', { name, document }));
   if (!result) return false;
+  lastMergeKey = undefined;
   set({
     fileName: result.name,
-    dirty: false,
+    savedRevision: revision,
+    dirty: get().revision !== revision,
     problems: problemsByNode(document, result.validation.problems),
     validatedOk: result.validation.ok,
     notice: {

@@ -4,6 +4,7 @@ import { BottomPanel } from './BottomPanel.js';
 import { Canvas } from './Canvas.js';
 import { Inspector } from './Inspector.js';
 import { Palette } from './Palette.js';
+import { useEditorShortcuts } from './shortcuts.js';
 import { Toolbar } from './Toolbar.js';
 
 /** Height of the collapsed bottom panel: its tab strip. */
@@ -12,6 +13,7 @@ const COLLAPSED_PANEL_PX = 31;
 export function App() {
   const collapsed = usePanel((s) => s.collapsed);
   const height = usePanel((s) => s.height);
+  useEditorShortcuts();
   return (
     <ReactFlowProvider>
       <div

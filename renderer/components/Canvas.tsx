@@ -12,7 +12,17 @@ import {
 } from '@xyflow/react';
 import { useCallback, useEffect, type DragEvent } from 'react';
 import type { FlowNodeData } from '../graph/flowGraph.js';
-import { addNode, canConnect, connect, onEdgesChange, onNodesChange, selectNode, useEditor } from '../store.js';
+import {
+  addNode,
+  canConnect,
+  connect,
+  onEdgesChange,
+  onNodeDragStart,
+  onNodeDragStop,
+  onNodesChange,
+  selectNode,
+  useEditor,
+} from '../store.js';
 import { DRAG_TYPE } from './categories.js';
 import { FlowNodeView } from './FlowNodeView.js';
 
@@ -64,6 +74,8 @@ export function Canvas() {
         nodeTypes={nodeTypes}
         onNodesChange={onNodesChange}
         onEdgesChange={onEdgesChange}
+        onNodeDragStart={onNodeDragStart}
+        onNodeDragStop={onNodeDragStop}
         onConnect={connect}
         isValidConnection={isValidConnection}
         onPaneClick={() => selectNode(undefined)}

@@ -14,11 +14,17 @@ function parseJson(text: string): { ok: true; value: unknown } | { ok: false; er
 export function Inspector() {
   const selectedId = useEditor((s) => s.selectedId);
   const loads = useEditor((s) => s.loads);
+  const restores = useEditor((s) => s.restores);
+  const draftKey = `${loads}:${restores}`;
   return (
     <aside className="inspector" aria-label="Inspector">
       <div className="inspector-body">
         {/* Keyed so switching nodes resets the draft instead of syncing it in an effect. */}
-        {selectedId ? <NodeInspector key={`${loads}:${selectedId}`} id={selectedId} /> : <FlowInspector key={loads} />}
+        {selectedId ? (
+          <NodeInspector key={`${draftKey}:${selectedId}`} id={selectedId} />
+        ) : (
+          <FlowInspector key={draftKey} />
+        )}
       </div>
       <ProblemsList />
     </aside>

@@ -2,28 +2,22 @@ import {
   closeFlowList,
   deploy,
   dismissNotice,
-  fileNameFor,
   listFlows,
   newFlow,
   openFlow,
-  saveFlow,
+  redo,
   setFlowName,
   stop,
+  undo,
   useEditor,
   validate,
 } from '../store.js';
+import { requestSave, shortcutLabel } from './shortcuts.js';
 
 const CONNECTION_LABEL = { open: 'Connected', connecting: 'Connecting…', closed: 'Reconnecting…' } as const;
 
 function confirmDiscard(): boolean {
   return !useEditor.getState().dirty || window.confirm('Discard the unsaved changes?');
-}
-
-async function onSave(): Promise<void> {
-  const { fileName, meta } = useEditor.getState();
-  const name = fileName ?? window.prompt('Save the flow as (a .json file in the workspace):', fileNameFor(meta.name));
-  if (!name) return;
-  await saveFlow(name.endsWith('.json') ? name : `${name}.json`);
 }
 
 /** Flow name, file actions, validate/deploy/stop, the dirty and connection indicators, notices. */
@@ -36,6 +30,8 @@ export function Toolbar() {
   const running = useEditor((s) => s.running);
   const notice = useEditor((s) => s.notice);
   const flowFiles = useEditor((s) => s.flowFiles);
+  const canUndo = useEditor((s) => s.history.past.length > 0);
+  const canRedo = useEditor((s) => s.history.future.length > 0);
   const offline = connection !== 'open';
 
   return (
@@ -80,8 +76,26 @@ export function Toolbar() {
             </ul>
           )}
         </div>
-        <button type="button" onClick={() => void onSave()} disabled={busy || offline}>
+        <button
+          type="button"
+          onClick={() => void requestSave()}
+          disabled={busy || offline}
+          title={`Save (${shortcutLabel('S')})`}
+        >
           Save
+        </button>
+      </div>
+      <div className="toolbar-group">
+        <button type="button" onClick={undo} disabled={!canUndo} title={`Undo (${shortcutLabel('Z')})`}>
+          Undo
+        </button>
+        <button
+          type="button"
+          onClick={redo}
+          disabled={!canRedo}
+          title={`Redo (${shortcutLabel('Shift+Z')} or ${shortcutLabel('Y')})`}
+        >
+          Redo
         </button>
       </div>
       <div className="toolbar-group">

@@ -260,6 +260,55 @@ describe('the editor in Chromium against topicflow serve', { skip, timeout: 120_
 
       await page.getByRole('button', { name: 'Stop' }).click();
       await page.locator('.engine-state', { hasText: 'Stopped' }).waitFor();
+
+      // Copy/paste and undo/redo on the keyboard (the in-memory clipboard when the system one is refused).
+      const debug2 = page.locator('.react-flow__node[data-id="debug-2"]');
+      await page.locator('.react-flow__node[data-id="debug-1"] .flow-node-title').click();
+      await page.keyboard.press('Control+C');
+      await page.getByTestId('notice').getByText('Copied 1 node.').waitFor();
+      await page.keyboard.press('Control+V');
+      await debug2.waitFor({ timeout: 5_000 });
+      assert.equal(await page.locator('.react-flow__node').count(), 4);
+      await page.keyboard.press('Control+Z');
+      await debug2.waitFor({ state: 'detached', timeout: 5_000 });
+      await page.keyboard.press('Control+Shift+Z');
+      await debug2.waitFor({ timeout: 5_000 });
+      // The toolbar's Undo and Ctrl+Y do the same.
+      assert.equal(await page.getByRole('button', { name: 'Redo' }).isDisabled(), true);
+      await page.getByRole('button', { name: 'Undo' }).click();
+      await debug2.waitFor({ state: 'detached', timeout: 5_000 });
+      await page.keyboard.press('Control+Y');
+      await debug2.waitFor({ timeout: 5_000 });
+      // Ctrl+S saves to the open file; undoing past the save makes the flow dirty again, redo clean.
+      await page.getByTestId('dirty').getByText('unsaved').waitFor({ timeout: 5_000 });
+      await page.keyboard.press('Control+S');
+      await page.getByTestId('notice').getByText('Saved e2e-temperatures.json.').waitFor({ timeout: 5_000 });
+      assert.equal(await page.getByTestId('dirty').textContent(), '');
+      const resaved = JSON.parse(readFileSync(join(tmp.path, 'flows', 'e2e-temperatures.json'), 'utf8')) as {
+        nodes: { id: string }[];
+      };
+      assert.deepEqual(resaved.nodes.map((n) => n.id).sort(), ['debug-1', 'debug-2', 'mqtt-in-1', 'sqlite-sink-1']);
+      await page.keyboard.press('Control+Z');
+      await page.getByTestId('dirty').getByText('unsaved').waitFor({ timeout: 5_000 });
+      await page.keyboard.press('Control+Y');
+      await debug2.waitFor({ timeout: 5_000 });
+      assert.equal(await page.getByTestId('dirty').textContent(), '');
+      // A drag is one undo step: undoing it puts the node back and the flow is clean again.
+      const transform = async () => /translate\([^)]*\)/.exec((await debug2.getAttribute('style')) ?? '')?.[0];
+      const placed = await transform();
+      assert.ok(placed);
+      const title = await debug2.locator('.flow-node-title').boundingBox();
+      assert.ok(title);
+      await page.mouse.move(title.x + 10, title.y + 5);
+      await page.mouse.down();
+      await page.mouse.move(title.x + 130, title.y + 85, { steps: 8 });
+      await page.mouse.up();
+      await page.getByTestId('dirty').getByText('unsaved').waitFor({ timeout: 5_000 });
+      assert.notEqual(await transform(), placed);
+      await page.keyboard.press('Control+Z');
+      await page.getByTestId('dirty').getByText('unsaved').waitFor({ state: 'detached', timeout: 5_000 });
+      assert.equal(await transform(), placed);
+      await page.screenshot({ path: join(ARTIFACTS, '8-paste-undo.png') });
       assert.deepEqual(pageErrors, []);
     } catch (error) {
       await page.screenshot({ path: join(ARTIFACTS, 'failure.png') }).catch(() => undefined);
