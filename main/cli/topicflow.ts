@@ -33,6 +33,11 @@ Usage:
   topicflow validate <flow.json>... [--env-file FILE] [--no-env]
       Checks flow files; prints every problem with its JSON pointer; exit 1 when any is invalid.
       References \${env:NAME} must be set unless --no-env is given.
+  topicflow export <flow.json> [-o out.json] [--strip-secrets] [--keep-layout]
+      Writes the gateway copy of a flow (stdout without -o): validated, layout dropped unless
+      --keep-layout, \${secret:NAME} turned into \${env:NAME}. A literal secret is refused (exit 1)
+      unless --strip-secrets replaces it by \${env:TOPICFLOW_<ID>_<FIELD>}. Prints to stderr the
+      environment variables the gateway must set.
   topicflow nodes [--json]
       Lists the node types (with --json: their full declarations and config schemas).
   topicflow dead-letters list [--data-dir DIR] [--node ID] [--limit N] [--json]
@@ -212,6 +217,8 @@ async function main(argv: string[]): Promise<number> {
       return (await import('./serveCommand.js')).serveCommand(rest);
     case 'validate':
       return validateCommand(rest);
+    case 'export':
+      return (await import('./exportCommand.js')).exportCommand(rest);
     case 'nodes':
       return nodesCommand(rest);
     case 'dead-letters':

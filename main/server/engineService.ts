@@ -3,6 +3,7 @@ import { readFile, readdir, rename, stat, writeFile } from 'node:fs/promises';
 import { basename, dirname, resolve } from 'node:path';
 import { MAX_FLOW_FILE_BYTES, FLOW_FORMAT, type FlowDocument } from '../../shared/flow/flowDocument.js';
 import type { FlowProblem } from '../../shared/flow/validateFlow.js';
+import { exportFlow } from '../../shared/flow/exportFlow.js';
 import { NODE_SPECS, secretPaths } from '../../shared/nodes/catalog.js';
 import {
   MAX_DEAD_LETTERS_PAGE,
@@ -12,6 +13,7 @@ import {
   type CatalogNode,
   type DebugMessage,
   type DeployOutcome,
+  type ExportOutcome,
   type ErrorCode,
   type EventName,
   type MethodName,
@@ -182,6 +184,7 @@ export class EngineService implements ProtocolService {
       'flows.open': () => this.openFlow(flowName(p)),
       'flows.save': () => this.saveFlow(flowName(p), document(p)),
       'flows.validate': () => this.validate(document(p)),
+      'flows.export': () => exportDocument(p),
       'engine.deploy': () => this.deploy(document(p)),
       'engine.stop': () => this.stopFlow(),
       'engine.status': () => this.status(),
@@ -602,6 +605,32 @@ function optionalInt(p: Record<string, unknown>, key: string, min: number, max: 
 
 function flowName(p: Record<string, unknown>): string {
   return requiredString(p, 'name');
+}
+
+/** `flows.export`: references are not resolved here, the gateway does that. */
+function exportDocument(p: Record<string, unknown>): ExportOutcome {
+  const result = exportFlow(document(p), {
+    stripSecrets: optionalBoolean(p, 'stripSecrets') ?? false,
+    keepLayout: optionalBoolean(p, 'keepLayout') ?? false,
+    check: (d) => checkFlow(d),
+  });
+  if (!result.ok) {
+    const first = result.problems.find((problem) => problem.severity === 'error');
+    throw new ProtocolFailure(
+      'invalid-flow',
+      `the flow cannot be exported: ${first ? `${first.pointer || '(document)'}: ${first.message}` : ''}`,
+      result.problems,
+    );
+  }
+  return { document: result.document, warnings: result.warnings, requiredEnv: result.requiredEnv };
+}
+
+function optionalBoolean(p: Record<string, unknown>, key: string): boolean | undefined {
+  const value = p[key];
+  if (value !== undefined && typeof value !== 'boolean') {
+    throw new ProtocolFailure('invalid-params', `"${key}" must be true or false`);
+  }
+  return value;
 }
 
 function document(p: Record<string, unknown>): unknown {

@@ -101,6 +101,14 @@ export interface ValidationResult {
   readonly problems: readonly FlowProblem[];
 }
 
+export interface ExportOutcome {
+  readonly document: unknown;
+  /** Literal secrets replaced, keychain references turned into env ones, validation warnings. */
+  readonly warnings: readonly FlowProblem[];
+  /** Environment variables the gateway must set (referenced without a fallback), sorted. */
+  readonly requiredEnv: readonly string[];
+}
+
 export interface DeployOutcome {
   readonly revision: string;
   readonly flow: string;
@@ -175,6 +183,15 @@ export interface ProtocolMethods {
     result: { readonly name: string; readonly bytes: number; readonly validation: ValidationResult };
   };
   'flows.validate': { params: { readonly document: unknown }; result: ValidationResult };
+  /**
+   * The gateway copy of a flow (shared/flow/exportFlow.ts): validated, layout dropped unless
+   * `keepLayout`, `${secret:NAME}` → `${env:NAME}`; a literal secret fails with `invalid-flow`
+   * (its pointer, never its value) unless `stripSecrets` replaces it by an `${env:...}` reference.
+   */
+  'flows.export': {
+    params: { readonly document: unknown; readonly stripSecrets?: boolean; readonly keepLayout?: boolean };
+    result: ExportOutcome;
+  };
   'engine.deploy': { params: { readonly document: unknown }; result: DeployOutcome };
   'engine.stop': { params: NoParams; result: { readonly stopped: true } };
   'engine.status': { params: NoParams; result: ProtocolEngineStatus };
@@ -214,6 +231,7 @@ export const METHOD_NAMES: readonly MethodName[] = [
   'flows.open',
   'flows.save',
   'flows.validate',
+  'flows.export',
   'engine.deploy',
   'engine.stop',
   'engine.status',

@@ -27,6 +27,7 @@ async function dragBetween(page: Page, fromSelector: string, toSelector: string)
 async function applyConfig(page: Page, nodeId: string, config: unknown): Promise<void> {
   await page.locator(`.react-flow__node[data-id="${nodeId}"] .flow-node-title`).click();
   await page.getByText(nodeId, { exact: true }).waitFor();
+  await page.getByTestId('mode-json').click();
   await page.getByTestId('config-json').fill(JSON.stringify(config, null, 2));
   await page.getByRole('button', { name: 'Apply', exact: true }).click();
 }
@@ -142,6 +143,25 @@ describe('the editor in Chromium against topicflow serve', { skip, timeout: 120_
         decoding: 'number',
       });
       await page.getByTestId('problems').getByText('valid').waitFor();
+
+      // The form generated from the schema: a bad table name shows its problem under the field.
+      await page.locator('.react-flow__node[data-id="sqlite-sink-1"] .flow-node-title').click();
+      await page.getByTestId('mode-form').click();
+      const table = page.getByTestId('field-table').getByRole('textbox');
+      assert.equal(await table.inputValue(), 'temps');
+      await table.fill('temp readings');
+      await page.getByRole('button', { name: 'Apply', exact: true }).click();
+      await page
+        .getByTestId('field-error-table')
+        .getByText(/pattern/)
+        .waitFor();
+      await page.getByTestId('problems').getByText('/nodes/1/config/table').waitFor();
+      await page.getByTestId('field-table').scrollIntoViewIfNeeded();
+      await page.screenshot({ path: join(ARTIFACTS, '9-form.png') });
+      await table.fill('temps');
+      await page.getByRole('button', { name: 'Apply', exact: true }).click();
+      await page.getByTestId('problems').getByText('valid').waitFor();
+      await page.getByTestId('field-error-table').waitFor({ state: 'detached' });
 
       page.once('dialog', (dialog) => void dialog.accept('e2e-temperatures.json'));
       await page.getByRole('button', { name: 'Save' }).click();

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { runCli, startCli } from '../../helpers/cli.js';
@@ -96,6 +96,49 @@ describe('topicflow validate', () => {
     const result = await runCli(['validate', join(tmp.path, 'nope.json')]);
     assert.equal(result.code, 1);
     assert.match(result.stdout, /cannot read .*nope\.json/);
+  });
+});
+
+describe('topicflow export', () => {
+  const tmp = tempDir();
+  after(() => tmp.cleanup());
+
+  it('writes the gateway copy of flows/gateway.json, which topicflow validate accepts', async () => {
+    const out = join(tmp.path, 'gateway-export.json');
+    const result = await runCli(['export', 'flows/gateway.json', '-o', out]);
+    assert.equal(result.code, 0, result.stderr);
+    assert.equal(result.stdout, '');
+    const exported = JSON.parse(readFileSync(out, 'utf8')) as Record<string, unknown>;
+    assert.equal('layout' in exported, false);
+    assert.match(result.stderr, /the gateway must set no environment variables/);
+    const validated = await runCli(['validate', out]);
+    assert.equal(validated.code, 0, validated.stdout + validated.stderr);
+    const kept = await runCli(['export', 'flows/gateway.json', '--keep-layout']);
+    assert.equal(kept.code, 0, kept.stderr);
+    assert.ok('layout' in (JSON.parse(kept.stdout) as Record<string, unknown>));
+  });
+
+  it('refuses a literal password without printing it, then strips it into an env reference', async () => {
+    const file = join(tmp.path, 'literal.json');
+    const flow = JSON.parse(readFileSync(join(repoRoot, 'flows', 'gateway.json'), 'utf8')) as {
+      connections: Record<string, unknown>[];
+    };
+    flow.connections[0] = { ...flow.connections[0], username: 'gw', password: 's3cret-literal' };
+    writeFileSync(file, JSON.stringify(flow));
+
+    const refused = await runCli(['export', file]);
+    assert.equal(refused.code, 1);
+    assert.equal(refused.stdout, '');
+    assert.match(refused.stderr, /\/connections\/0\/password: error: holds a literal secret/);
+    assert.ok(!(refused.stdout + refused.stderr).includes('s3cret-literal'));
+
+    const stripped = await runCli(['export', file, '--strip-secrets']);
+    assert.equal(stripped.code, 0, stripped.stderr);
+    const exported = JSON.parse(stripped.stdout) as { connections: { password: string }[] };
+    assert.equal(exported.connections[0]?.password, '${env:TOPICFLOW_BROKER_PASSWORD}');
+    assert.match(stripped.stderr, /\/connections\/0\/password: warning: held a literal secret/);
+    assert.match(stripped.stderr, /the gateway must set: TOPICFLOW_BROKER_PASSWORD\n/);
+    assert.ok(!(stripped.stdout + stripped.stderr).includes('s3cret-literal'));
   });
 });
 

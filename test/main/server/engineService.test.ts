@@ -113,6 +113,39 @@ describe('EngineService', () => {
     assert.equal(quoteIdentifier('a"b'), '"a""b"');
   });
 
+  it('exports the gateway copy of a flow, refusing a literal secret unless told to strip it', async () => {
+    const flow = {
+      format: 'topicflow/flow@1',
+      name: 'export',
+      connections: [{ id: 'broker', url: 'mqtt://127.0.0.1:1883', password: 'literal-pw' }],
+      nodes: [{ id: 'in', type: 'mqtt-in', config: { connection: 'broker', topic: 't' } }],
+      edges: [],
+      layout: { nodes: { in: { x: 0, y: 0 } } },
+    };
+    const refused = await service.respond(1, 'flows.export', { document: flow });
+    assert.equal(refused.ok, false);
+    if (!refused.ok) {
+      assert.equal(refused.error.code, 'invalid-flow');
+      assert.equal(refused.error.problems?.[0]?.pointer, '/connections/0/password');
+      assert.ok(!JSON.stringify(refused).includes('literal-pw'));
+    }
+    const stripped = await service.handle('flows.export', { document: flow, stripSecrets: true });
+    const document = stripped.document as typeof flow;
+    assert.equal(document.connections[0]?.password, '${env:TOPICFLOW_BROKER_PASSWORD}');
+    assert.equal('layout' in document, false);
+    assert.deepEqual(stripped.requiredEnv, ['TOPICFLOW_BROKER_PASSWORD']);
+    assert.ok(stripped.warnings.some((w) => w.pointer === '/connections/0/password'));
+    const keychain = await service.handle('flows.export', {
+      document: { ...flow, connections: [{ ...flow.connections[0], password: '${secret:PW}' }] },
+      keepLayout: true,
+    });
+    assert.equal((keychain.document as typeof flow).connections[0]?.password, '${env:PW}');
+    assert.ok('layout' in (keychain.document as typeof flow));
+    await assert.rejects(service.handle('flows.export', { document: flow, stripSecrets: 'yes' as never }), {
+      code: 'invalid-params',
+    });
+  });
+
   it('checks envelopes from the network', () => {
     assert.equal(parseRequest({ kind: 'request', id: 1, method: 'catalog.get', params: {} }).ok, true);
     assert.equal(parseRequest({ kind: 'request', id: 1, method: 'catalog.get' }).ok, true);
