@@ -5,9 +5,9 @@
  * Writes bench/results/latest.json and bench/results/latest.md.
  *
  * Options: --quick (smaller, for a first look), --reps N, --messages N, --soak-minutes M,
- * --only qos0,qos1,paced,scaling,soak,idle
+ * --only qos0,qos1,paced,scaling,soak,idle,editor (editor: bench/editorBench.ts, Chromium against `topicflow serve`)
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -23,6 +23,7 @@ import {
   waitForRows,
   type PipelineKind,
 } from './processes.js';
+import { CHROMIUM, editorBench, type EditorBenchResult } from './editorBench.js';
 import { floorPerUnit, percentile, slope, spread, type Spread } from './stats.js';
 
 const { values: args } = parseArgs({
@@ -39,7 +40,7 @@ const reps = Number(args.reps ?? (quick ? 1 : 3));
 const messages = Number(args.messages ?? (quick ? 50_000 : 200_000));
 const soakMinutes = Number(args['soak-minutes'] ?? (quick ? 1 : 10));
 const pacedSeconds = quick ? 5 : 10;
-const only = new Set((args.only ?? 'qos0,qos1,paced,scaling,soak,idle').split(','));
+const only = new Set((args.only ?? 'qos0,qos1,paced,scaling,soak,idle,editor').split(','));
 /** Broker settings for every case: never drop a queued message (default: drop beyond 1000). */
 const BROKER_CONFIG = 'max_queued_messages 0\nmax_queued_bytes 0';
 
@@ -317,6 +318,10 @@ if (only.has('scaling')) {
 }
 if (only.has('soak')) await soak();
 if (only.has('idle')) await idleDemo();
+if (only.has('editor')) {
+  if (existsSync(CHROMIUM)) extra['editor'] = await editorBench(log);
+  else log(`editor: skipped, ${CHROMIUM} is not installed`);
+}
 
 // ---------------------------------------------------------------- report
 interface Summary {
@@ -401,6 +406,27 @@ if (soaked) {
   });
 }
 
+const editor = extra['editor'] as EditorBenchResult | undefined;
+if (editor) {
+  budget.push(
+    {
+      check: `editor: open + fit of a ${editor.nodes}-node flow ≤ 1.5 s`,
+      value: `${editor.openFitMs.toFixed(0)} ms`,
+      ok: editor.openFitMs <= 1500,
+    },
+    {
+      check: 'editor: frames while dragging a node, p95 ≤ 50 ms',
+      value: `p95 ${editor.drag.p95.toFixed(1)} ms (p50 ${editor.drag.p50.toFixed(1)}, max ${editor.drag.max.toFixed(1)})`,
+      ok: editor.drag.p95 <= 50,
+    },
+    {
+      check: `editor: status events under ${editor.load.targetMsgPerS} msg/s ≤ 4/s`,
+      value: `${editor.load.statusEventsPerS.toFixed(1)}/s (longest task ${editor.load.longestTaskMs.toFixed(0)} ms)`,
+      ok: editor.load.statusEventsPerS <= 4,
+    },
+  );
+}
+
 const machine = { cpus: cpus().length, cpu: cpus()[0]?.model, node: process.version, date: new Date().toISOString() };
 const settings = { quick, reps, messages, soakMinutes, pacedSeconds, broker: BROKER_CONFIG.split('\n') };
 const results = { machine, settings, summaries, budget, extra, runs };
@@ -428,6 +454,19 @@ const md = [
         '| --- | --- | --- | --- |',
         `| engine | ${f(p.latency.p50, 1)} | ${f(p.latency.p99, 1)} | ${f(p.latency.p999, 1)} |`,
         `| reference | ${f(p.referenceLatency?.p50, 1)} | ${f(p.referenceLatency?.p99, 1)} | ${f(p.referenceLatency?.p999, 1)} |`,
+        '',
+      ]
+    : []),
+  ...(editor
+    ? [
+        `| editor, ${editor.nodes} nodes / ${editor.edges} edges, Chromium | measured |`,
+        '| --- | --- |',
+        `| open + fit (in-page performance.now(), menu click → all nodes measured and fitView applied) | ${editor.openFitMs.toFixed(0)} ms |`,
+        `| drag frame intervals (${editor.drag.frames} frames, ${editor.drag.mouseMoves} mouse moves in ${editor.drag.seconds.toFixed(1)} s) p50 / p95 / max | ${editor.drag.p50.toFixed(1)} / ${editor.drag.p95.toFixed(1)} / ${editor.drag.max.toFixed(1)} ms |`,
+        `| under load: engine rate (target ${editor.load.targetMsgPerS} msg/s), from the sink's counter in the status events | ${editor.load.achievedMsgPerS} msg/s |`,
+        `| under load (${editor.load.seconds.toFixed(0)} s): long tasks, longest | ${editor.load.longTasks}, ${editor.load.longestTaskMs.toFixed(0)} ms |`,
+        `| under load: frame intervals p50 / p95 / max | ${editor.load.frames.p50.toFixed(1)} / ${editor.load.frames.p95.toFixed(1)} / ${editor.load.frames.max.toFixed(1)} ms |`,
+        `| under load: status events received by the page | ${editor.load.statusEvents} (${editor.load.statusEventsPerS.toFixed(1)}/s) |`,
         '',
       ]
     : []),

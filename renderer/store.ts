@@ -23,6 +23,7 @@ import {
   type NodeProblem,
   type ProposedConnection,
 } from './graph/flowGraph.js';
+import { applyPositions, autoLayout } from './graph/autoLayout.js';
 import {
   copySelection,
   parseClipboard,
@@ -78,6 +79,8 @@ export interface EditorState {
   readonly flowFiles: readonly FlowFileInfo[] | undefined;
   /** Bumped whenever a document is loaded, so panels holding drafts start over. */
   readonly loads: number;
+  /** Bumped after each auto-layout, so the canvas fits the view to the new positions. */
+  readonly layouts: number;
   /** Bumped on every undo/redo, so panels holding drafts start over (without a re-fit). */
   readonly restores: number;
   /** Names the current document state; `dirty` is `revision !== savedRevision`. */
@@ -107,6 +110,7 @@ export const useEditor = create<EditorState>(() => ({
   busy: false,
   flowFiles: undefined,
   loads: 0,
+  layouts: 0,
   restores: 0,
   revision: 0,
   savedRevision: 0,
@@ -386,6 +390,33 @@ export function setFlowName(name: string): void {
 
 export function setConnections(connections: readonly FlowConnection[]): void {
   commit(snapshotNow(), { meta: { ...get().meta, connections } });
+}
+
+// ---- auto-layout ---------------------------------------------------------------------------
+
+let layoutRunning = false;
+
+/**
+ * Lays the flow out left to right (elkjs) as one undo step; only positions change, so the
+ * document's `layout` does and its config does not. A result that arrives after the user has
+ * edited the flow meanwhile is dropped. False when nothing was laid out.
+ */
+export async function layoutFlow(): Promise<boolean> {
+  const { nodes, edges, revision } = get();
+  if (layoutRunning || nodes.length === 0) return false;
+  layoutRunning = true;
+  try {
+    const positions = await autoLayout(nodes, edges, portsOf);
+    if (get().revision !== revision) return false;
+    commit(snapshotNow(), { nodes: applyPositions(get().nodes, positions) });
+    set({ layouts: get().layouts + 1 });
+    return true;
+  } catch (error) {
+    fail(error);
+    return false;
+  } finally {
+    layoutRunning = false;
+  }
 }
 
 // ---- copy/paste ----------------------------------------------------------------------------

@@ -42,6 +42,7 @@ export function Canvas() {
   const nodes = useEditor((s) => s.nodes) as unknown as Node<FlowNodeData>[];
   const edges = useEditor((s) => s.edges) as unknown as Edge[];
   const loads = useEditor((s) => s.loads);
+  const layouts = useEditor((s) => s.layouts);
   const flow = useReactFlow();
 
   // Fit an opened document once its nodes are measured; never when nodes are added by hand
@@ -49,6 +50,10 @@ export function Canvas() {
   useEffect(() => {
     if (loads > 0) void flow.fitView(FIT_VIEW_OPTIONS);
   }, [loads, flow]);
+  // After an auto-layout, show the whole flow at its new positions.
+  useEffect(() => {
+    if (layouts > 0) void flow.fitView(FIT_VIEW_OPTIONS);
+  }, [layouts, flow]);
 
   const onDragOver = useCallback((event: DragEvent) => {
     if (!event.dataTransfer.types.includes(DRAG_TYPE)) return;

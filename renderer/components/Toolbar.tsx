@@ -2,6 +2,7 @@ import {
   closeFlowList,
   deploy,
   dismissNotice,
+  layoutFlow,
   listFlows,
   newFlow,
   openFlow,
@@ -32,6 +33,7 @@ export function Toolbar() {
   const flowFiles = useEditor((s) => s.flowFiles);
   const canUndo = useEditor((s) => s.history.past.length > 0);
   const canRedo = useEditor((s) => s.history.future.length > 0);
+  const empty = useEditor((s) => s.nodes.length === 0);
   const offline = connection !== 'open';
 
   return (
@@ -96,6 +98,14 @@ export function Toolbar() {
           title={`Redo (${shortcutLabel('Shift+Z')} or ${shortcutLabel('Y')})`}
         >
           Redo
+        </button>
+        <button
+          type="button"
+          onClick={() => void layoutFlow()}
+          disabled={empty}
+          title={`Lay the flow out left to right (${shortcutLabel('Shift+L')})`}
+        >
+          Layout
         </button>
       </div>
       <div className="toolbar-group">

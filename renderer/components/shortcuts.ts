@@ -1,5 +1,5 @@
 import { useEffect } from 'react';
-import { copySelected, fileNameFor, paste, redo, saveFlow, undo, useEditor } from '../store.js';
+import { copySelected, fileNameFor, layoutFlow, paste, redo, saveFlow, undo, useEditor } from '../store.js';
 
 const IS_MAC = typeof navigator !== 'undefined' && /Mac|iPhone|iPad/.test(navigator.userAgent);
 
@@ -45,6 +45,9 @@ function onKeyDown(event: KeyboardEvent): void {
   } else if (key === 'v' && !event.shiftKey) {
     event.preventDefault();
     void paste();
+  } else if (key === 'l' && event.shiftKey) {
+    event.preventDefault();
+    void layoutFlow();
   }
 }
 
@@ -55,7 +58,7 @@ function onBeforeUnload(event: BeforeUnloadEvent): void {
   event.returnValue = '';
 }
 
-/** Undo/redo, copy/paste and save on the keyboard, and a warning before leaving unsaved changes. */
+/** Undo/redo, copy/paste, auto-layout and save on the keyboard, and a warning before leaving unsaved changes. */
 export function useEditorShortcuts(): void {
   useEffect(() => {
     window.addEventListener('keydown', onKeyDown);

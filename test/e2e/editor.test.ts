@@ -329,6 +329,47 @@ describe('the editor in Chromium against topicflow serve', { skip, timeout: 120_
       await page.getByTestId('dirty').getByText('unsaved').waitFor({ state: 'detached', timeout: 5_000 });
       assert.equal(await transform(), placed);
       await page.screenshot({ path: join(ARTIFACTS, '8-paste-undo.png') });
+
+      // Layout (elkjs): left to right, no overlaps, one undo step that puts every node back.
+      const layoutOf = () =>
+        page.locator('.react-flow__node').evaluateAll((nodes) =>
+          nodes.map((n) => {
+            const r = n.getBoundingClientRect();
+            const t = /translate\([^)]*\)/.exec(n.getAttribute('style') ?? '')?.[0];
+            return { id: n.getAttribute('data-id'), t, x: r.x, y: r.y, w: r.width, h: r.height };
+          }),
+        );
+      const unlaid = await layoutOf();
+      await page.getByRole('button', { name: 'Layout' }).click();
+      await page.getByTestId('dirty').getByText('unsaved').waitFor({ timeout: 5_000 });
+      const laid = await layoutOf();
+      assert.notDeepEqual(
+        laid.map((n) => n.t),
+        unlaid.map((n) => n.t),
+      );
+      for (const a of laid) {
+        for (const b of laid) {
+          if (a === b) continue;
+          const overlap = a.x < b.x + b.w && b.x < a.x + a.w && a.y < b.y + b.h && b.y < a.y + a.h;
+          assert.ok(!overlap, `${a.id} overlaps ${b.id}: ${JSON.stringify(laid)}`);
+        }
+      }
+      const laidX = (id: string) => laid.find((n) => n.id === id)?.x ?? NaN;
+      assert.ok(laidX('mqtt-in-1') < laidX('sqlite-sink-1') && laidX('mqtt-in-1') < laidX('debug-1'));
+      await page.screenshot({ path: join(ARTIFACTS, '10-layout.png') });
+      await page.getByRole('button', { name: 'Undo' }).click();
+      await page.getByTestId('dirty').getByText('unsaved').waitFor({ state: 'detached', timeout: 5_000 });
+      assert.deepEqual(
+        (await layoutOf()).map((n) => n.t),
+        unlaid.map((n) => n.t),
+      );
+      // Ctrl+Shift+L does the same.
+      await page.keyboard.press('Control+Shift+L');
+      await page.getByTestId('dirty').getByText('unsaved').waitFor({ timeout: 5_000 });
+      assert.deepEqual(
+        (await layoutOf()).map((n) => n.t),
+        laid.map((n) => n.t),
+      );
       assert.deepEqual(pageErrors, []);
     } catch (error) {
       await page.screenshot({ path: join(ARTIFACTS, 'failure.png') }).catch(() => undefined);
