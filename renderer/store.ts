@@ -288,7 +288,9 @@ export function redo(): void {
 // ---- canvas edits --------------------------------------------------------------------------
 
 export function onNodesChange(changes: NodeChange[]): void {
-  const before = snapshotNow();
+  // A drag in progress sends a change per mouse move: no snapshot of the whole graph for those.
+  const dragMove = dragBase !== undefined && changes.every((c) => c.type === 'position' && c.dragging === true);
+  const before = dragMove ? (dragBase as EditorSnapshot) : snapshotNow();
   const nodes = applyNodeChanges(changes, get().nodes as never) as unknown as CanvasNode[];
   const selected = changes.find((c) => c.type === 'select' && c.selected);
   const removedSelection = changes.some((c) => c.type === 'remove' && c.id === get().selectedId);
