@@ -39,7 +39,6 @@ const layers = [
   },
   {
     files: ['renderer/**/*.ts', 'renderer/**/*.tsx'],
-    ignores: ['renderer/vite.config.ts'],
     message: 'renderer/ may import shared/ and browser libraries only (no Node, main/ or electron).',
     paths: [...nodeBuiltins, 'electron'],
     patterns: ['node:*', 'electron', '**/main/**', 'better-sqlite3', 'mqtt', 'pino', 'ws'],

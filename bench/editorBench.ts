@@ -17,11 +17,11 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import { CHROMIUM_LAUNCH } from '../test/helpers/chromium.js';
 import { startCli, type RunningCli } from '../test/helpers/cli.js';
 import { tempDir } from '../test/helpers/paths.js';
 import { percentile } from './stats.js';
 
-export const CHROMIUM = '/usr/bin/chromium';
 const CHAINS = 100;
 const LOAD_DEVICES = 1000;
 const LOAD_INTERVAL_MS = 50;
@@ -222,15 +222,7 @@ export async function editorBench(log: (text: string) => void): Promise<EditorBe
     const url = String((await cli.waitForLog('serve listening'))['url']);
     // A fresh user-data dir: no profile carried between runs.
     context = await chromium.launchPersistentContext(join(tmp.path, 'chromium-profile'), {
-      executablePath: CHROMIUM,
-      args: [
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
-      timeout: 30_000,
+      ...CHROMIUM_LAUNCH,
       viewport: { width: 1440, height: 860 },
       colorScheme: 'light',
     });

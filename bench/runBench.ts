@@ -7,7 +7,7 @@
  * Options: --quick (smaller, for a first look), --reps N, --messages N, --soak-minutes M,
  * --only qos0,qos1,paced,scaling,soak,idle,editor (editor: bench/editorBench.ts, Chromium against `topicflow serve`)
  */
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -23,7 +23,8 @@ import {
   waitForRows,
   type PipelineKind,
 } from './processes.js';
-import { CHROMIUM, editorBench, type EditorBenchResult } from './editorBench.js';
+import { chromiumMissing } from '../test/helpers/chromium.js';
+import { editorBench, type EditorBenchResult } from './editorBench.js';
 import { floorPerUnit, percentile, slope, spread, type Spread } from './stats.js';
 
 const { values: args } = parseArgs({
@@ -319,8 +320,8 @@ if (only.has('scaling')) {
 if (only.has('soak')) await soak();
 if (only.has('idle')) await idleDemo();
 if (only.has('editor')) {
-  if (existsSync(CHROMIUM)) extra['editor'] = await editorBench(log);
-  else log(`editor: skipped, ${CHROMIUM} is not installed`);
+  if (chromiumMissing === undefined) extra['editor'] = await editorBench(log);
+  else log(`editor: skipped, ${chromiumMissing}`);
 }
 
 // ---------------------------------------------------------------- report

@@ -1,17 +1,17 @@
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { MqttClient } from 'mqtt';
 import { chromium, type Browser, type Page } from 'playwright-core';
+import { CHROMIUM_LAUNCH, chromiumMissing } from '../helpers/chromium.js';
 import { startCli, type RunningCli } from '../helpers/cli.js';
 import { testClient } from '../helpers/engineHarness.js';
 import { startMosquitto, type Mosquitto } from '../helpers/mosquitto.js';
 import { repoRoot, tempDir } from '../helpers/paths.js';
 
-const CHROMIUM = '/usr/bin/chromium';
 const ARTIFACTS = join(repoRoot, 'test-artifacts', 'editor');
-const skip = existsSync(CHROMIUM) ? false : `${CHROMIUM} is not installed (apt-get install chromium)`;
+const skip = chromiumMissing ?? false;
 
 /** Drags from the centre of one element to the centre of another with real mouse events. */
 async function dragBetween(page: Page, fromSelector: string, toSelector: string): Promise<void> {
@@ -49,15 +49,7 @@ describe('the editor in Chromium against topicflow serve', { skip, timeout: 120_
     cli = startCli(['serve', '--workspace', workspace, '--data-dir', join(tmp.path, 'data'), '--port', '0']);
     url = String((await cli.waitForLog('serve listening'))['url']);
     browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
-      timeout: 30_000,
+      ...CHROMIUM_LAUNCH,
     });
   });
 

@@ -2,7 +2,8 @@ import { fileURLToPath } from 'node:url';
 import react from '@vitejs/plugin-react';
 import { defineConfig } from 'vite';
 
-const here = fileURLToPath(new URL('.', import.meta.url));
+// Build tooling run by Node, kept out of renderer/ (which may import browser code only).
+const here = fileURLToPath(new URL('./renderer/', import.meta.url));
 
 /** Bundles the editor into dist/renderer/, which `topicflow serve` serves. */
 export default defineConfig({
@@ -11,7 +12,7 @@ export default defineConfig({
   plugins: [react()],
   logLevel: 'warn',
   build: {
-    outDir: fileURLToPath(new URL('../dist/renderer/', import.meta.url)),
+    outDir: fileURLToPath(new URL('./dist/renderer/', import.meta.url)),
     emptyOutDir: true,
     sourcemap: true,
     // elkjs (auto-layout) is a 1.4 MB chunk of its own, loaded only when Layout is first used.
