@@ -29,6 +29,7 @@ import {
   type TableInfo,
   type ValidationResult,
 } from '../../shared/protocol/protocol.js';
+import { EXPLORER_METHOD_NAMES, type ExplorerMethods } from '../../shared/protocol/explorerProtocol.js';
 import { revisionOf, type EngineStatus, type FlowEngine } from '../engine/flowEngine.js';
 import { checkFlow, checkFlowText, resolveFlow, type Lookup } from '../engine/flowLoader.js';
 import { silentLogger, type Logger } from '../engine/logger.js';
@@ -37,6 +38,16 @@ import type { ResolvedConnection } from '../engine/mqtt/connectionManager.js';
 import { DeadLetterQueries, type DeadLetterRecord } from '../engine/store/deadLetters.js';
 
 /** A failure the caller should see as `{ ok: false, error }`. */
+// TEMPORARY (issue 6 in progress): the explorer's methods answer "not available" until wired.
+function explorerUnavailable(): { [K in keyof ExplorerMethods]: () => never } {
+  const fail = (): never => {
+    throw new ProtocolFailure('not-found', 'the topic explorer is not available yet');
+  };
+  return Object.fromEntries(EXPLORER_METHOD_NAMES.map((m) => [m, fail])) as {
+    [K in keyof ExplorerMethods]: () => never;
+  };
+}
+
 export class ProtocolFailure extends Error {
   constructor(
     readonly code: ErrorCode,
@@ -198,6 +209,8 @@ export class EngineService implements ProtocolService {
       'deadLetters.list': () => this.deadLetters(p),
       'deadLetters.purge': () => this.purge(p),
       'deadLetters.replay': () => this.replay(p),
+      // TEMPORARY until main/server/explorerService.ts lands (issue 6, in progress this session).
+      ...explorerUnavailable(),
     };
     return Promise.resolve().then(() => handlers[method]() as ResultOf<M>);
   }

@@ -1,5 +1,6 @@
 import type { FlowProblem } from '../flow/validateFlow.js';
 import type { NodeCategory, PortSpec } from '../nodes/nodeSpec.js';
+import { EXPLORER_METHOD_NAMES, type ExplorerEvents, type ExplorerMethods } from './explorerProtocol.js';
 
 /**
  * The one protocol between the editor (renderer) and the engine. It travels over a MessagePort
@@ -171,7 +172,7 @@ export interface DebugMessage {
 
 type NoParams = Record<string, never>;
 
-export interface ProtocolMethods {
+export interface ProtocolMethods extends ExplorerMethods {
   'catalog.get': { params: NoParams; result: { readonly nodes: readonly CatalogNode[] } };
   'flows.list': { params: NoParams; result: { readonly flows: readonly FlowFileInfo[] } };
   'flows.open': {
@@ -212,7 +213,7 @@ export interface ProtocolMethods {
   'deadLetters.replay': { params: { readonly ids: readonly number[] }; result: ReplayOutcome };
 }
 
-export interface ProtocolEvents {
+export interface ProtocolEvents extends ExplorerEvents {
   /** The engine's status; batched, at most one per STATUS_EVENT_INTERVAL_MS. */
   status: ProtocolEngineStatus;
   /** Debug node messages since the last event; `dropped` counts those over the rate limit. */
@@ -240,6 +241,7 @@ export const METHOD_NAMES: readonly MethodName[] = [
   'deadLetters.list',
   'deadLetters.purge',
   'deadLetters.replay',
+  ...EXPLORER_METHOD_NAMES,
 ];
 
 /** Error codes of failed responses. */
