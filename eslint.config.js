@@ -44,6 +44,28 @@ const layers = [
     patterns: ['node:*', 'electron', '**/main/**', 'better-sqlite3', 'mqtt', 'pino', 'ws'],
   },
   {
+    files: ['main/electron/**/*.ts'],
+    ignores: ['main/electron/engineProcess.ts'],
+    message:
+      'main/electron may import electron, shared/ and Node only; the engine and server only in engineProcess.ts (the utility process).',
+    paths: [],
+    patterns: ['react', '**/renderer/**', '**/cli/**', '**/engine/**', '**/server/**'],
+  },
+  {
+    files: ['main/electron/engineProcess.ts'],
+    message: 'the engine process runs plain Node: no electron at run time, no renderer or CLI.',
+    paths: ['electron'],
+    patterns: ['react', '**/renderer/**', '**/cli/**'],
+    allowTypeImports: true,
+  },
+  {
+    files: ['main/electron/preload.cts'],
+    message: 'a sandboxed preload may require only electron at run time (types from shared/ are fine).',
+    paths: [],
+    patterns: ['*', '!electron'],
+    allowTypeImports: true,
+  },
+  {
     files: ['main/cli/**/*.ts'],
     message: 'main/cli may import main/engine, main/server and shared/ only.',
     paths: ['electron'],
@@ -52,7 +74,7 @@ const layers = [
 ];
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', 'data/**', 'test-artifacts/**', 'test/fixtures/**'] },
+  { ignores: ['dist/**', 'release/**', 'node_modules/**', 'data/**', 'test-artifacts/**', 'test/fixtures/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
@@ -79,8 +101,18 @@ export default tseslint.config(
       'no-restricted-imports': [
         'error',
         {
-          paths: layer.paths.map((name) => ({ name, message: layer.message })),
-          patterns: [{ group: layer.patterns, message: layer.message }],
+          paths: layer.paths.map((name) => ({
+            name,
+            message: layer.message,
+            ...(layer.allowTypeImports ? { allowTypeImports: true } : {}),
+          })),
+          patterns: [
+            {
+              group: layer.patterns,
+              message: layer.message,
+              ...(layer.allowTypeImports ? { allowTypeImports: true } : {}),
+            },
+          ],
         },
       ],
     },

@@ -4,36 +4,10 @@
  * they run in. The desktop variant is backed by the preload (main/electron/preload.cts).
  */
 
-/** Commands the desktop menus send; the browser has the same ones on the toolbar and keys. */
-export type MenuCommand =
-  | 'file.new'
-  | 'file.open'
-  | 'file.save'
-  | 'file.saveAs'
-  | 'file.import'
-  | 'file.export'
-  | 'edit.undo'
-  | 'edit.redo'
-  | 'edit.copy'
-  | 'edit.paste'
-  | 'edit.delete'
-  | 'edit.selectAll'
-  | 'view.fit'
-  | 'view.autoLayout'
-  | 'view.togglePanel';
+import type { MenuCommand, PickedFile, SecretsStatus } from '../shared/desktop/desktopBridge.js';
 
-export interface PickedFile {
-  readonly name: string;
-  readonly text: string;
-}
-
-export interface SecretsStatus {
-  /** False where the OS offers no keychain and secrets are kept as plain text (show a warning). */
-  readonly encrypted: boolean;
-  /** e.g. `keychain`, `dpapi`, `gnome_libsecret`, `basic_text`. */
-  readonly backend: string;
-  readonly names: readonly string[];
-}
+// The desktop bridge's contract (shared with main/electron) defines these; re-exported for components.
+export type { MenuCommand, PickedFile, SecretsStatus };
 
 export interface Platform {
   readonly kind: 'browser' | 'desktop';

@@ -106,6 +106,63 @@ describe('import rules (DESIGN.md) fail the lint', () => {
     );
   });
 
+  it('main/electron may import electron, shared/ and Node; the engine and server only in engineProcess.ts', async () => {
+    for (const line of [
+      "import { FlowEngine } from '../engine/flowEngine.js';",
+      "import { EngineService } from '../server/engineService.js';",
+      "import { x } from '../../renderer/store.js';",
+      "import { x } from '../cli/topicflow.js';",
+    ]) {
+      const errors = await importErrors(
+        'main/electron/main.ts',
+        `${line}\nexport const y = [${line.split(' ')[2]}];\n`,
+      );
+      assert.ok(errors.length > 0, `expected ${line} to be refused in main/electron/main.ts`);
+      assert.match(errors[0] as string, /main\/electron may import/);
+    }
+    assert.deepEqual(
+      await importErrors(
+        'main/electron/main.ts',
+        "import { app } from 'electron';\nimport { join } from 'node:path';\nimport { IPC } from '../../shared/desktop/desktopBridge.js';\nexport const y = [app, join, IPC];\n",
+      ),
+      [],
+    );
+    assert.deepEqual(
+      await importErrors(
+        'main/electron/engineProcess.ts',
+        "import { FlowEngine } from '../engine/flowEngine.js';\nimport { EngineService } from '../server/engineService.js';\nexport const y = [FlowEngine, EngineService];\n",
+      ),
+      [],
+    );
+    // The engine process is plain Node: Electron's types only, never its runtime.
+    assert.ok(
+      (await importErrors('main/electron/engineProcess.ts', "import { app } from 'electron';\nexport const y = app;\n"))
+        .length > 0,
+    );
+  });
+
+  it("the sandboxed preload requires nothing but electron at run time (shared/'s types are fine)", async () => {
+    for (const line of [
+      "import { IPC } from '../../shared/desktop/desktopBridge.js';",
+      "import { readFileSync } from 'node:fs';",
+      "import { x } from './security.js';",
+    ]) {
+      const errors = await importErrors(
+        'main/electron/preload.cts',
+        `${line}\nexport const y = [${line.split(' ')[2]}];\n`,
+      );
+      assert.ok(errors.length > 0, `expected ${line} to be refused in the preload`);
+      assert.match(errors[0] as string, /sandboxed preload/);
+    }
+    assert.deepEqual(
+      await importErrors(
+        'main/electron/preload.cts',
+        "import type { IPC } from '../../shared/desktop/desktopBridge.js';\nexport type Y = typeof IPC;\n",
+      ),
+      [],
+    );
+  });
+
   it('main/cli may not import electron', async () => {
     assert.ok(
       (await importErrors('main/cli/example.ts', "import { app } from 'electron';\nexport const y = app;\n")).length >

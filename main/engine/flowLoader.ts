@@ -14,9 +14,12 @@ import { getNodeImplementation } from './nodes/nodeImplementations.js';
 
 export type Lookup = (name: string) => string | undefined;
 
-/** Looks references up in an env file's values first, then in the process environment. */
-export function createLookup(env: NodeJS.ProcessEnv, envFile: Record<string, string> = {}): Lookup {
-  return (name) => envFile[name] ?? env[name];
+/**
+ * Looks references up in the desktop keychain's values (`secrets`, when given), then an env file's
+ * values, then the process environment. `${secret:NAME}` and `${env:NAME}` share one namespace.
+ */
+export function createLookup(env: NodeJS.ProcessEnv, envFile: Record<string, string> = {}, secrets?: Lookup): Lookup {
+  return secrets ? (name) => secrets(name) ?? envFile[name] ?? env[name] : (name) => envFile[name] ?? env[name];
 }
 
 export async function readEnvFile(path: string): Promise<Record<string, string>> {

@@ -78,7 +78,9 @@ export class Store {
     readonly path: string,
     private readonly log: Logger,
   ) {
-    this.db = new Database(path, { timeout: 5000 });
+    // The desktop app's engine runs under Electron's Node ABI; its launcher names an addon built for it.
+    const nativeBinding = process.env['TOPICFLOW_SQLITE_NATIVE_BINDING'];
+    this.db = new Database(path, nativeBinding ? { timeout: 5000, nativeBinding } : { timeout: 5000 });
     this.db.pragma('journal_mode = WAL');
     // FULL: a committed batch survives a power cut, not only a crash; batching pays for the fsync.
     this.db.pragma('synchronous = FULL');
