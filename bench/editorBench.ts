@@ -3,9 +3,10 @@
  * launches it) against `topicflow serve`, on a generated 500-node flow.
  *
  * - open + fit: in-page `performance.now()` from the Open menu item's `click` event (a capture
- *   listener on `document`, before React's handler) to the first animation frame in which all
- *   nodes are rendered and measured (none `visibility: hidden`) and the viewport transform has
- *   been set by `fitView` (changed from the empty canvas's, and unchanged on the next frame).
+ *   listener on `document`, before React's handler) to the first animation frame in which the
+ *   nodes in view are rendered and measured (none `visibility: hidden`; the editor mounts only
+ *   those, `onlyRenderVisibleElements`) and the viewport transform has been set by `fitView`
+ *   (changed from the empty canvas's), with neither changing on the next frame.
  * - drag: one node dragged in a circle with real mouse events for ~1 s while an in-page
  *   `requestAnimationFrame` loop records the frame intervals.
  * - under load: the same flow deployed; its first chain starts with a `simulator` (emit mode, 1,000
@@ -186,15 +187,19 @@ window.__bench = {
     window.__bench.opened = new Promise((resolve) => {
       let heldAt;
       let heldTransform;
+      let heldCount;
       const check = () => {
         const now = performance.now();
         const nodes = document.querySelectorAll('.react-flow__node');
         const transform = document.querySelector('.react-flow__viewport')?.style.transform;
-        let ready = state.start !== undefined && nodes.length >= expected && transform !== before;
+        // The editor mounts only the nodes in view (onlyRenderVisibleElements): done when the
+        // nodes in view are all mounted and measured, and neither they nor the transform changed
+        // over a frame.
+        let ready = state.start !== undefined && nodes.length > 0 && nodes.length <= expected && transform !== before;
         if (ready) for (const n of nodes) if (n.style.visibility === 'hidden') { ready = false; break; }
         if (!ready) heldAt = undefined;
-        else if (heldAt !== undefined && transform === heldTransform) return resolve(heldAt - state.start);
-        else { heldAt = now; heldTransform = transform; }
+        else if (heldAt !== undefined && transform === heldTransform && nodes.length === heldCount) return resolve(heldAt - state.start);
+        else { heldAt = now; heldTransform = transform; heldCount = nodes.length; }
         requestAnimationFrame(check);
       };
       requestAnimationFrame(check);
@@ -204,7 +209,7 @@ window.__bench = {
 `;
 
 async function openFromMenu(page: Page, file: RegExp): Promise<void> {
-  await page.getByRole('button', { name: 'Open ▾' }).click();
+  await page.getByRole('button', { name: 'Open', exact: true }).click();
   await page.getByRole('menuitem', { name: file }).click();
 }
 
@@ -218,7 +223,16 @@ export async function editorBench(log: (text: string) => void): Promise<EditorBe
     const flow = generateFlow() as { nodes: { id: string }[]; edges: unknown[] };
     writeFileSync(join(workspace, 'editor-bench.json'), `${JSON.stringify(flow, null, 2)}\n`);
     const total = flow.nodes.length;
-    cli = startCli(['serve', '--workspace', workspace, '--data-dir', join(tmp.path, 'data'), '--port', '0']);
+    cli = startCli([
+      'serve',
+      '--workspace',
+      workspace,
+      '--data-dir',
+      join(tmp.path, 'data'),
+      '--port',
+      '0',
+      '--no-default-broker',
+    ]);
     const url = String((await cli.waitForLog('serve listening'))['url']);
     // A fresh user-data dir: no profile carried between runs.
     context = await chromium.launchPersistentContext(join(tmp.path, 'chromium-profile'), {
@@ -256,8 +270,8 @@ export async function editorBench(log: (text: string) => void): Promise<EditorBe
     await openFromMenu(page, /editor-bench\.json/);
     const openFitMs = await bounded('open + fit', 30_000, page.evaluate<number>('window.__bench.opened'));
     const rendered = await page.locator('.react-flow__node').count();
-    if (rendered !== total) throw new Error(`${rendered} nodes rendered, expected ${total}`);
-    log(`editor: open + fit of ${total} nodes: ${openFitMs.toFixed(0)} ms`);
+    if (rendered === 0 || rendered > total) throw new Error(`${rendered} nodes rendered of ${total}`);
+    log(`editor: open + fit of ${total} nodes: ${openFitMs.toFixed(0)} ms (${rendered} in view, mounted)`);
     await page.waitForTimeout(500);
 
     // (b) drag one node in a circle for ~1 s

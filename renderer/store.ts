@@ -5,8 +5,13 @@ import type {
   CatalogNode,
   DeployOutcome,
   FlowFileInfo,
+  ExportOutcome,
+  LastMessage,
+  PreviewOutcome,
+  ProtocolConnectionStatus,
   ProtocolEngineStatus,
   ProtocolNodeStatus,
+  SampleMessage,
 } from '../shared/protocol/protocol.js';
 import {
   connectionProblem,
@@ -17,6 +22,8 @@ import {
   problemsByNode,
   uniqueId,
   FLOW_NODE_TYPE,
+  NODE_INITIAL_HEIGHT,
+  NODE_WIDTH,
   type CanvasEdge,
   type CanvasNode,
   type FlowMeta,
@@ -24,6 +31,7 @@ import {
   type ProposedConnection,
 } from './graph/flowGraph.js';
 import { applyPositions, autoLayout } from './graph/autoLayout.js';
+import { fileNameFor, parseImported } from './graph/fileWorkflow.js';
 import {
   copySelection,
   parseClipboard,
@@ -87,7 +95,17 @@ export interface EditorState {
   readonly revision: number;
   readonly savedRevision: number;
   readonly history: History<EditorSnapshot>;
+  /** Per-broker connection state of the deployed flow, from the last status event. */
+  readonly brokers: readonly ProtocolConnectionStatus[];
+  /** A file name for Save As after an import (the imported file's). */
+  readonly importedName: string | undefined;
+  /** The open modal dialog, if any. */
+  readonly dialog: EditorDialog | undefined;
+  /** Bumped to ask the canvas to fit the view (menu View > Fit). */
+  readonly fits: number;
 }
+
+export type EditorDialog = 'saveAs' | 'export';
 
 const initialGraph = documentToGraph(emptyDocument());
 
@@ -115,6 +133,10 @@ export const useEditor = create<EditorState>(() => ({
   revision: 0,
   savedRevision: 0,
   history: emptyHistory(),
+  brokers: [],
+  importedName: undefined,
+  dialog: undefined,
+  fits: 0,
 }));
 
 const set = useEditor.setState;
@@ -205,6 +227,18 @@ export function applyStatus(status: ProtocolEngineStatus): void {
   }
   if (changed) set({ badges });
   if (get().running !== status.running) set({ running: status.running });
+  if (!sameBrokers(get().brokers, status.connections)) set({ brokers: status.connections });
+}
+
+/** Whether two broker lists show the same (so a status event that changed nothing re-renders nothing). */
+export function sameBrokers(a: readonly ProtocolConnectionStatus[], b: readonly ProtocolConnectionStatus[]): boolean {
+  return (
+    a.length === b.length &&
+    a.every((x, i) => {
+      const y = b[i];
+      return y !== undefined && x.id === y.id && x.state === y.state && x.url === y.url && x.lastError === y.lastError;
+    })
+  );
 }
 
 // ---- history --------------------------------------------------------------------------------
@@ -240,6 +274,9 @@ function commit(before: EditorSnapshot, patch: Partial<EditorState>, mergeKey?: 
   const merge = batchOpen || (mergeKey !== undefined && mergeKey === lastMergeKey);
   const revision = ++lastRevision;
   set({
+    // "The flow is valid." (or "Saved", "Deployed") speaks of the document before this change.
+    notice: state.notice?.kind === 'info' ? undefined : state.notice,
+    validatedOk: state.validatedOk === true ? undefined : state.validatedOk,
     ...patch,
     revision,
     dirty: revision !== state.savedRevision,
@@ -272,6 +309,8 @@ function restore(snapshot: EditorSnapshot, history: History<EditorSnapshot>): vo
     selectedId,
     history,
     restores: state.restores + 1,
+    notice: state.notice?.kind === 'info' ? undefined : state.notice,
+    validatedOk: state.validatedOk === true ? undefined : state.validatedOk,
   });
 }
 
@@ -326,7 +365,9 @@ export function onEdgesChange(changes: EdgeChange[]): void {
 }
 
 export function selectNode(id: string | undefined): void {
-  set({ selectedId: id });
+  if (id !== undefined || !get().nodes.some((n) => n.selected)) return set({ selectedId: id });
+  // Closing the inspector deselects on the canvas too, so the outline does not stay behind.
+  set({ selectedId: undefined, nodes: get().nodes.map((n) => (n.selected ? { ...n, selected: false } : n)) });
 }
 
 export function canConnect(connection: ProposedConnection): boolean {
@@ -369,6 +410,8 @@ export function addNode(type: string, position: { x: number; y: number }): strin
     type: FLOW_NODE_TYPE,
     position,
     data: { type, config: initialConfig(spec.example, spec.usesConnection, meta.connections) },
+    initialWidth: NODE_WIDTH,
+    initialHeight: NODE_INITIAL_HEIGHT,
   };
   commit(snapshotNow(), {
     nodes: [...nodes.map((n) => (n.selected ? { ...n, selected: false } : n)), { ...node, selected: true }],
@@ -536,6 +579,7 @@ export function loadDocument(document: FlowDocument, fileName: string | undefine
     problems: [],
     validatedOk: undefined,
     flowFiles: undefined,
+    importedName: undefined,
     loads: get().loads + 1,
   });
 }
@@ -553,15 +597,6 @@ export async function openFlow(name: string): Promise<void> {
 
 export function newFlow(): void {
   loadDocument(emptyDocument(), undefined);
-}
-
-/** A workspace file name from a flow name: `Pico sensors` → `pico-sensors.json`. */
-export function fileNameFor(name: string): string {
-  const stem = name
-    .toLowerCase()
-    .replace(/[^a-z0-9._-]+/g, '-')
-    .replace(/^[-.]+|-+$/g, '');
-  return `${stem || 'flow'}.json`;
 }
 
 export async function saveFlow(name: string): Promise<boolean> {
@@ -602,4 +637,128 @@ export async function deploy(): Promise<void> {
 export async function stop(): Promise<void> {
   const result = await withClient((c) => c.call('engine.stop', {}));
   if (result) set({ running: false, notice: { kind: 'info', text: 'Engine stopped.' } });
+}
+
+// ---- file workflow -------------------------------------------------------------------------
+
+export function openDialog(dialog: EditorDialog | undefined): void {
+  set({ dialog, flowFiles: undefined });
+}
+
+/** Whether `name` already exists in the workspace (asked fresh: another editor may have saved it). */
+export async function fileExists(name: string): Promise<boolean> {
+  const result = await withClient((c) => c.call('flows.list', {}));
+  return result?.flows.some((f) => f.name === name) ?? false;
+}
+
+/**
+ * Opens an imported document as a new, unsaved flow; the engine's validation puts any problems
+ * on their nodes. False (with the reason as a notice) when the text is not a flow at all.
+ */
+export async function importDocument(fileName: string, text: string): Promise<boolean> {
+  const parsed = parseImported(text);
+  if (!parsed.ok) {
+    set({ notice: { kind: 'error', text: `Cannot import ${fileName}: ${parsed.error}.` } });
+    return false;
+  }
+  const document = {
+    format: 'topicflow/flow@1',
+    name: fileName.replace(/\.json$/i, ''),
+    connections: [],
+    edges: [],
+    ...parsed.document,
+  } as unknown as FlowDocument;
+  let graphDocument: FlowDocument;
+  try {
+    documentToGraph(document);
+    graphDocument = document;
+  } catch (error) {
+    set({ notice: { kind: 'error', text: `Cannot import ${fileName}: ${(error as Error).message}.` } });
+    return false;
+  }
+  loadDocument(graphDocument, undefined);
+  // Unsaved: it exists only in the editor until Save As puts it in the workspace.
+  const revision = ++lastRevision;
+  set({ revision, dirty: true, importedName: fileNameFor(fileName) });
+  const result = await withClient((c) => c.call('flows.validate', { document: parsed.document }));
+  if (result) {
+    set({
+      problems: problemsByNode(graphDocument, result.problems),
+      validatedOk: result.ok,
+      notice: result.ok
+        ? { kind: 'info', text: `Imported ${fileName} (not saved yet).` }
+        : {
+            kind: 'error',
+            text: `Imported ${fileName}: ${result.problems.filter((p) => p.severity === 'error').length} problem(s); see the nodes marked ⚠.`,
+          },
+    });
+  }
+  return true;
+}
+
+/** The name Save As proposes: the open file, an imported file's name, or one from the flow name. */
+export function suggestedFileName(): string {
+  const { fileName, importedName, meta } = get();
+  return fileName ?? importedName ?? fileNameFor(meta.name);
+}
+
+/** The gateway copy of the open flow (flows.export); the refusal's problems are returned, not shown as a notice. */
+export async function exportDocument(
+  stripSecrets: boolean,
+): Promise<
+  { ok: true; outcome: ExportOutcome } | { ok: false; message: string; problems: readonly NodeProblemLike[] }
+> {
+  if (!client) return { ok: false, message: 'not connected to the engine', problems: [] };
+  try {
+    const outcome = await client.call('flows.export', { document: currentDocument(), stripSecrets });
+    return { ok: true, outcome };
+  } catch (error) {
+    const problems = error instanceof ProtocolCallError ? (error.problems ?? []) : [];
+    return { ok: false, message: error instanceof Error ? error.message : String(error), problems };
+  }
+}
+
+type NodeProblemLike = { readonly pointer: string; readonly message: string; readonly severity: 'error' | 'warning' };
+
+// ---- selection and view commands (menus, keys) ------------------------------------------------
+
+export function selectAll(): void {
+  set({ nodes: get().nodes.map((n) => (n.selected ? n : { ...n, selected: true })) });
+}
+
+/** Deletes the selected nodes (and their edges) as one undo step. */
+export function deleteSelected(): void {
+  const { nodes, edges, selectedId } = get();
+  const gone = new Set(nodes.filter((n) => n.selected || n.id === selectedId).map((n) => n.id));
+  const selectedEdges = edges.filter((e) => e.selected).map((e) => e.id);
+  if (gone.size === 0 && selectedEdges.length === 0) return;
+  commit(snapshotNow(), {
+    nodes: nodes.filter((n) => !gone.has(n.id)),
+    edges: edges.filter((e) => !gone.has(e.source) && !gone.has(e.target) && !selectedEdges.includes(e.id)),
+    selectedId: selectedId !== undefined && gone.has(selectedId) ? undefined : selectedId,
+  });
+}
+
+export function requestFit(): void {
+  set({ fits: get().fits + 1 });
+}
+
+// ---- expression preview ----------------------------------------------------------------------
+
+/** The last message node `id` received in the deployed flow; null when none (or offline). */
+export async function fetchLastMessage(id: string): Promise<LastMessage | null> {
+  if (!client || get().connection !== 'open') return null;
+  const result = await client.call('nodes.lastMessage', { node: id });
+  return result.last;
+}
+
+/** Evaluates an expression in the engine against a sample message, or the node's last message. */
+export async function previewExpression(
+  expression: string,
+  source: { readonly message: SampleMessage } | { readonly node: string },
+): Promise<PreviewOutcome> {
+  if (!client || get().connection !== 'open') {
+    return { ok: false, error: { message: 'not connected to the engine' } };
+  }
+  return client.call('expression.preview', { expression, ...source });
 }

@@ -89,6 +89,8 @@ interface RunningNode {
   error: string | undefined;
   last: { in: number; out: number; at: number };
   rates: { in: number; out: number };
+  /** The last message on the input: a reference (no copy on the hot path), for the editor's previews. */
+  lastInput: FlowMessage | undefined;
 }
 
 /**
@@ -325,8 +327,10 @@ export class FlowEngine {
       error: undefined,
       last: { in: 0, out: 0, at: performance.now() },
       rates: { in: 0, out: 0 },
+      lastInput: undefined,
       receive: (message) => {
         counters.in++;
+        running.lastInput = message;
         if (running.state !== 'running') {
           context.deadLetter(message, `node "${node.id}" is not running${running.error ? `: ${running.error}` : ''}`);
           return;
@@ -424,6 +428,11 @@ export class FlowEngine {
       store: this.store.status(),
       deadLetters: this.store.deadLettersRecorded,
     };
+  }
+
+  /** The last message node `id` received, or undefined (not deployed, nothing received yet). */
+  lastInput(id: string): FlowMessage | undefined {
+    return this.nodes.get(id)?.lastInput;
   }
 
   /** Stops sources first, lets every node finish (within its time limit), then closes everything. */

@@ -1,4 +1,5 @@
 import { ReactFlowProvider } from '@xyflow/react';
+import { ExplorerShell } from '../explorer/ExplorerShell.js';
 import { usePanel } from '../panelStore.js';
 import { BottomPanel } from './BottomPanel.js';
 import { Canvas } from './Canvas.js';
@@ -15,17 +16,19 @@ export function App() {
   const height = usePanel((s) => s.height);
   useEditorShortcuts();
   return (
-    <ReactFlowProvider>
-      <div
-        className="app"
-        style={{ gridTemplateRows: `44px minmax(0, 1fr) ${collapsed ? COLLAPSED_PANEL_PX : height}px` }}
-      >
-        <Toolbar />
-        <Palette />
-        <Canvas />
-        <BottomPanel />
-        <Inspector />
-      </div>
-    </ReactFlowProvider>
+    <ExplorerShell>
+      <ReactFlowProvider>
+        <div
+          className="app"
+          style={{ gridTemplateRows: `44px minmax(0, 1fr) ${collapsed ? COLLAPSED_PANEL_PX : height}px` }}
+        >
+          <Toolbar />
+          <Palette />
+          <Canvas />
+          <BottomPanel />
+          <Inspector />
+        </div>
+      </ReactFlowProvider>
+    </ExplorerShell>
   );
 }

@@ -1,4 +1,5 @@
-import { useEffect, useMemo, useRef, useState, type PointerEvent as ReactPointerEvent } from 'react';
+import { useVirtualizer } from '@tanstack/react-virtual';
+import { useMemo, useRef, type PointerEvent as ReactPointerEvent } from 'react';
 import type { DebugMessage } from '../../shared/protocol/protocol.js';
 import {
   clearDebug,
@@ -67,21 +68,25 @@ export function BottomPanel() {
         aria-orientation="horizontal"
         title="Drag to resize"
       />
-      <div className="panel-tabs" role="tablist">
-        {TABS.map((t) => (
-          <button
-            key={t.id}
-            type="button"
-            role="tab"
-            aria-selected={tab === t.id && !collapsed}
-            className={`panel-tab${tab === t.id ? ' active' : ''}`}
-            onClick={() => setTab(t.id)}
-          >
-            {t.label}
-            {t.id === 'debug' && debugCount > 0 && <span className="count">{debugCount}</span>}
-            {t.id === 'deadLetters' && lettersTotal > 0 && <span className="count">{lettersTotal}</span>}
-          </button>
-        ))}
+      <div className="panel-tabs">
+        <div className="panel-tablist" role="tablist" aria-label="Bottom panel">
+          {TABS.map((t) => (
+            <button
+              key={t.id}
+              type="button"
+              role="tab"
+              id={`panel-tab-${t.id}`}
+              aria-controls="panel-body"
+              aria-selected={tab === t.id && !collapsed}
+              className={`panel-tab${tab === t.id ? ' active' : ''}`}
+              onClick={() => setTab(t.id)}
+            >
+              {t.label}
+              {t.id === 'debug' && debugCount > 0 && <span className="count">{debugCount}</span>}
+              {t.id === 'deadLetters' && lettersTotal > 0 && <span className="count">{lettersTotal}</span>}
+            </button>
+          ))}
+        </div>
         <span className="spacer" />
         <button
           type="button"
@@ -94,7 +99,7 @@ export function BottomPanel() {
         </button>
       </div>
       {!collapsed && (
-        <div className="panel-body" role="tabpanel">
+        <div className="panel-body" role="tabpanel" id="panel-body" aria-labelledby={`panel-tab-${tab}`}>
           {tab === 'debug' && <DebugTab />}
           {tab === 'deadLetters' && <DeadLettersTab />}
           {tab === 'store' && <StoreTab />}
@@ -158,42 +163,37 @@ function DebugTab() {
   );
 }
 
-/** Renders only the rows in view (plus a few), at a fixed row height. */
+/** Renders only the rows in view (plus a few), at a fixed row height (@tanstack/react-virtual). */
 function WindowedList({ items }: { items: readonly DebugMessage[] }) {
   const ref = useRef<HTMLDivElement>(null);
-  const [scrollTop, setScrollTop] = useState(0);
-  const [viewport, setViewport] = useState(200);
-  useEffect(() => {
-    const element = ref.current;
-    if (!element) return;
-    const observer = new ResizeObserver(() => setViewport(element.clientHeight));
-    observer.observe(element);
-    return () => observer.disconnect();
-  }, []);
-  const first = Math.max(0, Math.floor(scrollTop / ROW_HEIGHT) - 5);
-  const last = Math.min(items.length, Math.ceil((scrollTop + viewport) / ROW_HEIGHT) + 5);
-  const rows = [];
-  for (let i = first; i < last; i++) {
-    const m = items[i] as DebugMessage;
-    rows.push(
-      <div className="debug-row" key={i} style={{ top: i * ROW_HEIGHT }} data-testid="debug-row">
-        <span className="c-time">{time(m.at)}</span>
-        <span className="c-node" title={m.node}>
-          {m.node}
-        </span>
-        <span className="c-topic" title={m.topic}>
-          {m.topic}
-        </span>
-        <code className="c-preview" title={m.preview}>
-          {m.preview}
-          {m.truncated && <span className="muted"> …</span>}
-        </code>
-      </div>,
-    );
-  }
+  const virtualizer = useVirtualizer({
+    count: items.length,
+    getScrollElement: () => ref.current,
+    estimateSize: () => ROW_HEIGHT,
+    overscan: 5,
+  });
   return (
-    <div className="windowed" ref={ref} onScroll={(e) => setScrollTop(e.currentTarget.scrollTop)}>
-      <div style={{ height: items.length * ROW_HEIGHT, position: 'relative' }}>{rows}</div>
+    <div className="windowed" ref={ref} role="log" aria-label="Debug messages, newest first">
+      <div style={{ height: virtualizer.getTotalSize(), position: 'relative' }}>
+        {virtualizer.getVirtualItems().map((row) => {
+          const m = items[row.index] as DebugMessage;
+          return (
+            <div className="debug-row" key={row.key} style={{ top: row.start }} data-testid="debug-row">
+              <span className="c-time">{time(m.at)}</span>
+              <span className="c-node" title={m.node}>
+                {m.node}
+              </span>
+              <span className="c-topic" title={m.topic}>
+                {m.topic}
+              </span>
+              <code className="c-preview" title={m.preview}>
+                {m.preview}
+                {m.truncated && <span className="muted"> …</span>}
+              </code>
+            </div>
+          );
+        })}
+      </div>
     </div>
   );
 }

@@ -30,6 +30,11 @@ import { FlowNodeView } from './FlowNodeView.js';
 const nodeTypes: NodeTypes = { flowNode: FlowNodeView };
 const DELETE_KEYS = ['Delete', 'Backspace'];
 const FIT_VIEW_OPTIONS = { maxZoom: 1.2, padding: 0.3 };
+// Props React Flow compares by identity: built once, so a canvas render (one per drag move)
+// does not push "changed" options into React Flow's store.
+const PRO_OPTIONS = { hideAttribution: true };
+const DEFAULT_EDGE_OPTIONS = { animated: false };
+const onPaneClick = () => selectNode(undefined);
 
 const isValidConnection: IsValidConnection = (connection) => canConnect(connection);
 
@@ -43,6 +48,7 @@ export function Canvas() {
   const edges = useEditor((s) => s.edges) as unknown as Edge[];
   const loads = useEditor((s) => s.loads);
   const layouts = useEditor((s) => s.layouts);
+  const fits = useEditor((s) => s.fits);
   const flow = useReactFlow();
 
   // Fit an opened document once its nodes are measured; never when nodes are added by hand
@@ -54,6 +60,11 @@ export function Canvas() {
   useEffect(() => {
     if (layouts > 0) void flow.fitView(FIT_VIEW_OPTIONS);
   }, [layouts, flow]);
+
+  // Menu View > Fit.
+  useEffect(() => {
+    if (fits > 0) void flow.fitView(FIT_VIEW_OPTIONS);
+  }, [fits, flow]);
 
   const onDragOver = useCallback((event: DragEvent) => {
     if (!event.dataTransfer.types.includes(DRAG_TYPE)) return;
@@ -83,11 +94,16 @@ export function Canvas() {
         onNodeDragStop={onNodeDragStop}
         onConnect={connect}
         isValidConnection={isValidConnection}
-        onPaneClick={() => selectNode(undefined)}
+        onPaneClick={onPaneClick}
         deleteKeyCode={DELETE_KEYS}
         colorMode="system"
-        proOptions={{ hideAttribution: true }}
-        defaultEdgeOptions={{ animated: false }}
+        proOptions={PRO_OPTIONS}
+        defaultEdgeOptions={DEFAULT_EDGE_OPTIONS}
+        // Nodes and edges outside the view are not mounted, so a large flow zoomed in stays light.
+        // Each node carries an initial size (graph/flowGraph.ts): without it an unmounted node is
+        // never measured and fitView left it out.
+        onlyRenderVisibleElements
+        aria-label="Flow canvas"
       >
         <Background variant={BackgroundVariant.Dots} gap={16} size={1} />
         {nodes.length > 0 && <MiniMap pannable zoomable nodeColor={minimapColor} />}

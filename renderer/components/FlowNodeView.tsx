@@ -2,6 +2,7 @@ import { Handle, Position, type Node, type NodeProps } from '@xyflow/react';
 import { memo } from 'react';
 import type { FlowNodeData } from '../graph/flowGraph.js';
 import { useEditor } from '../store.js';
+import { CategoryIcon } from './CategoryIcon.js';
 
 type FlowNodeType = Node<FlowNodeData, 'flowNode'>;
 
@@ -29,9 +30,14 @@ export const FlowNodeView = memo(function FlowNodeView({ id, data, selected }: N
       data-testid={`node-${id}`}
     >
       <div className="flow-node-head">
+        {spec && <CategoryIcon category={spec.category} size={12} />}
         <span className="flow-node-type">{data.type}</span>
         {problemCount > 0 && (
-          <span className="flow-node-problems" title="Problems: see the problems list">
+          <span
+            className="flow-node-problems"
+            title="Problems: see the problems list"
+            aria-label={`${problemCount} problem${problemCount === 1 ? '' : 's'}`}
+          >
             {problemCount} ⚠
           </span>
         )}

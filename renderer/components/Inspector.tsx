@@ -1,10 +1,21 @@
-import { useMemo, useState } from 'react';
-import type { FlowConnection } from '../../shared/flow/flowDocument.js';
-import { buildFields, problemsByField } from '../graph/schemaForm.js';
-import { selectNode, setConnections, updateNode, useEditor, validate } from '../store.js';
+import { X } from 'lucide-react';
+import { useCallback, useMemo, useState } from 'react';
+import {
+  buildFields,
+  isExpressionField,
+  problemsByField,
+  withConnectionChoices,
+  type FormField,
+} from '../graph/schemaForm.js';
+import { selectNode, updateNode, useEditor, validate } from '../store.js';
+import { CategoryIcon } from './CategoryIcon.js';
+import { FlowPanel } from './ConnectionsForm.js';
+import { ExpressionPreview } from './ExpressionPreview.js';
 import { SchemaForm } from './SchemaForm.js';
 
 type ConfigMode = 'form' | 'json';
+
+const FILTER_LABELS = ['truthy: leaves by match', 'falsy: leaves by else'] as const;
 
 function parseJson(text: string): { ok: true; value: unknown } | { ok: false; error: string } {
   try {
@@ -29,7 +40,7 @@ export function Inspector() {
         {selectedId ? (
           <NodeInspector key={`${draftKey}:${selectedId}`} id={selectedId} mode={mode} onMode={setMode} />
         ) : (
-          <FlowInspector key={draftKey} />
+          <FlowPanel key={draftKey} />
         )}
       </div>
       <ProblemsList />
@@ -42,8 +53,11 @@ function isConfig(value: unknown): value is Record<string, unknown> {
 }
 
 function NodeInspector({ id, mode, onMode }: { id: string; mode: ConfigMode; onMode: (mode: ConfigMode) => void }) {
-  const node = useEditor((s) => s.nodes.find((n) => n.id === id));
-  const spec = useEditor((s) => (node ? s.catalogByType[node.data.type] : undefined));
+  // The node's data only: it keeps its identity while the node is dragged (position changes),
+  // so a drag does not re-render the form on every mouse move.
+  const data = useEditor((s) => s.nodes.find((n) => n.id === id)?.data);
+  const node = data ? { data } : undefined;
+  const spec = useEditor((s) => (data ? s.catalogByType[data.type] : undefined));
   const problems = useEditor((s) => s.problems);
   const [name, setName] = useState(node?.data.name ?? '');
   const [config, setConfig] = useState<Record<string, unknown>>(() => node?.data.config ?? {});
@@ -53,7 +67,25 @@ function NodeInspector({ id, mode, onMode }: { id: string; mode: ConfigMode; onM
   const [invalid, setInvalid] = useState<Readonly<Record<string, string>>>({});
   // Remounted (reset) whenever the JSON editor hands a new draft to the form.
   const [formKey, setFormKey] = useState(0);
-  const fields = useMemo(() => buildFields(spec?.config, config, spec?.secrets ?? []), [spec, config]);
+  const connectionIds = useEditor((s) => s.meta.connections.map((c) => c.id).join('\n'));
+  const fields = useMemo(() => {
+    const built = buildFields(spec?.config, config, spec?.secrets ?? []);
+    return spec?.usesConnection
+      ? withConnectionChoices(built, connectionIds === '' ? [] : connectionIds.split('\n'))
+      : built;
+  }, [spec, config, connectionIds]);
+  const renderExtra = useCallback(
+    (field: FormField) =>
+      isExpressionField(field) ? (
+        <ExpressionPreview
+          nodeId={id}
+          field={field.key}
+          expression={field.value}
+          truthyLabels={data?.type === 'filter' ? FILTER_LABELS : undefined}
+        />
+      ) : null,
+    [id, data?.type],
+  );
   const byField = useMemo(() => problemsByField(problems.filter((p) => p.nodeId === id)), [problems, id]);
   if (!node) return null;
   const hasForm = fields.length > 0;
@@ -97,19 +129,26 @@ function NodeInspector({ id, mode, onMode }: { id: string; mode: ConfigMode; onM
   return (
     <div className="panel">
       <div className="panel-head">
+        {spec && <CategoryIcon category={spec.category} />}
         <h2>{spec?.title ?? node.data.type}</h2>
-        <button type="button" className="ghost" onClick={() => selectNode(undefined)} title="Close">
-          ×
+        <button
+          type="button"
+          className="ghost icon"
+          onClick={() => selectNode(undefined)}
+          title="Close"
+          aria-label="Close the node's config"
+        >
+          <X size={16} aria-hidden="true" />
         </button>
       </div>
       <p className="muted small">
         <code>{id}</code> · {node.data.type}
       </p>
       {spec && <p className="summary">{spec.summary}</p>}
-      <label className="field">
-        <span>Name</span>
-        <input value={name} onChange={(e) => setName(e.target.value)} placeholder={spec?.title} />
-      </label>
+      <div className="field">
+        <label htmlFor="node-name">Name</label>
+        <input id="node-name" value={name} onChange={(e) => setName(e.target.value)} placeholder={spec?.title} />
+      </div>
       <div className="config-head">
         <span>Config</span>
         {hasForm && (
@@ -140,6 +179,7 @@ function NodeInspector({ id, mode, onMode }: { id: string; mode: ConfigMode; onM
           value={config}
           onChange={setConfig}
           problems={byField}
+          renderExtra={renderExtra}
           onInvalid={(key, message) =>
             setInvalid((current) => {
               const nextInvalid = { ...current };
@@ -184,47 +224,11 @@ function NodeProblems({ id }: { id: string }) {
   );
 }
 
-function FlowInspector() {
-  const connections = useEditor((s) => s.meta.connections);
-  const [text, setText] = useState(() => JSON.stringify(connections, null, 2));
-  const [error, setError] = useState<string | undefined>();
-  const apply = async () => {
-    const parsed = parseJson(text);
-    if (!parsed.ok) return setError(`Not JSON: ${parsed.error}`);
-    if (!Array.isArray(parsed.value)) return setError('Connections must be a JSON array.');
-    setError(undefined);
-    setConnections(parsed.value as FlowConnection[]);
-    await validate();
-  };
-  return (
-    <div className="panel">
-      <div className="panel-head">
-        <h2>Flow</h2>
-      </div>
-      <p className="muted small">Select a node to edit its config. The flow's broker connections:</p>
-      <label className="field grow">
-        <span>Connections (JSON)</span>
-        <textarea
-          value={text}
-          onChange={(e) => setText(e.target.value)}
-          spellCheck={false}
-          aria-label="Connections JSON"
-          data-testid="connections-json"
-        />
-      </label>
-      {error && <p className="field-error">{error}</p>}
-      <button type="button" className="primary" onClick={() => void apply()}>
-        Apply connections
-      </button>
-    </div>
-  );
-}
-
 function ProblemsList() {
   const problems = useEditor((s) => s.problems);
   const validatedOk = useEditor((s) => s.validatedOk);
   return (
-    <section className="problems" aria-label="Problems" data-testid="problems">
+    <section className="problems" aria-label="Problems" data-testid="problems" aria-live="polite">
       <h3>
         Problems <span className="count">{problems.length}</span>
         {validatedOk === true && problems.length === 0 && <span className="ok">valid</span>}

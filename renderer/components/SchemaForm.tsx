@@ -19,10 +19,14 @@ interface FormProps {
   readonly problems: ReadonlyMap<string, readonly FieldProblem[]>;
   /** Called with a field key and whether its raw text is unusable (bad JSON, not a number). */
   readonly onInvalid: (key: string, message: string | undefined) => void;
+  /** Prefix of the inputs' ids, unique per form on the page (labels point at them). */
+  readonly idPrefix?: string;
+  /** Something to show under a field (the JSONata live preview). */
+  readonly renderExtra?: (field: FormField) => ReactNode;
 }
 
 /** A config form generated from the node's JSON Schema (see graph/schemaForm.ts). */
-export function SchemaForm({ fields, value, onChange, problems, onInvalid }: FormProps) {
+export function SchemaForm({ fields, value, onChange, problems, onInvalid, idPrefix = 'cfg', renderExtra }: FormProps) {
   const known = new Set(fields.map((f) => f.key));
   const loose = [...problems.entries()]
     .filter(([key]) => !known.has(key))
@@ -32,6 +36,8 @@ export function SchemaForm({ fields, value, onChange, problems, onInvalid }: For
       {fields.map((field) => (
         <FieldRow
           key={field.key}
+          id={`${idPrefix}-${field.key}`}
+          extra={renderExtra?.(field)}
           field={field}
           problems={problems.get(field.key) ?? []}
           onInvalid={(message) => onInvalid(field.key, message)}
@@ -66,14 +72,15 @@ function Description({ text }: { text: string }): ReactNode {
 }
 
 interface FieldProps {
+  readonly id: string;
+  readonly extra: ReactNode;
   readonly field: FormField;
   readonly problems: readonly FieldProblem[];
   readonly onChange: (next: unknown) => void;
   readonly onInvalid: (message: string | undefined) => void;
 }
 
-function FieldRow({ field, problems, onChange, onInvalid }: FieldProps) {
-  const id = `cfg-${field.key}`;
+function FieldRow({ id, extra, field, problems, onChange, onInvalid }: FieldProps) {
   const invalid = problems.some((p) => p.severity === 'error');
   const inline = field.kind === 'boolean';
   return (
@@ -85,7 +92,7 @@ function FieldRow({ field, problems, onChange, onInvalid }: FieldProps) {
         </label>
       ) : (
         <>
-          <label className="form-label" htmlFor={id}>
+          <label className="form-label" htmlFor={id} id={`${id}-label`}>
             {field.label}
             {field.required && field.default === undefined && (
               <span className="required" title="required">
@@ -104,6 +111,7 @@ function FieldRow({ field, problems, onChange, onInvalid }: FieldProps) {
       )}
       {field.description && <Description text={field.description} />}
       {problems.length > 0 && <Problems problems={problems} testId={`field-error-${field.key}`} />}
+      {extra}
     </div>
   );
 }
@@ -243,7 +251,8 @@ function EnumSelect({
       value={index >= 0 ? String(index) : ''}
       onChange={(e) => onChange(e.target.value === '' ? undefined : options[Number(e.target.value)])}
     >
-      {index < 0 && (
+      {/* An optional field can go back to unset (its default) after a choice. */}
+      {(index < 0 || !field.required) && (
         <option value="">{defaultIndex >= 0 ? `default (${show(options[defaultIndex] ?? null)})` : '—'}</option>
       )}
       {options.map((o, i) => (
@@ -260,7 +269,7 @@ function StringList({ id, field, onChange }: { id: string; field: FormField; onC
   if (field.options) {
     const chosen = list ?? (Array.isArray(field.default) ? (field.default as unknown[]).map(String) : []);
     return (
-      <div className="check-row" id={id}>
+      <div className="check-row" id={id} role="group" aria-labelledby={`${id}-label`}>
         {field.options.map((o) => (
           <label key={String(o)} className="form-check">
             <input
@@ -303,7 +312,7 @@ function RecordEditor({ id, field, onChange }: { id: string; field: FormField; o
   const write = (next: [string, unknown][]) => onChange(Object.fromEntries(next));
   const valueField: FormField = { ...field, kind: 'text', required: true, default: undefined, examples: undefined };
   return (
-    <div className="kv-editor" id={id}>
+    <div className="kv-editor" id={id} role="group" aria-labelledby={`${id}-label`}>
       {entries.map(([key, value], i) => (
         <div className="kv-row" key={i}>
           <input
@@ -357,7 +366,7 @@ function ObjectList({
   const setCell = (i: number, key: string, next: unknown) =>
     onChange(rows.map((row, j) => (j === i ? setField(row, key, next) : row)));
   return (
-    <div className="object-list" id={id}>
+    <div className="object-list" id={id} role="group" aria-labelledby={`${id}-label`}>
       {rows.length > 0 && (
         <table>
           <thead>

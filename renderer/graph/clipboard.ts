@@ -1,4 +1,11 @@
-import { FLOW_NODE_TYPE, uniqueId, type CanvasEdge, type CanvasNode } from './flowGraph.js';
+import {
+  FLOW_NODE_TYPE,
+  NODE_INITIAL_HEIGHT,
+  NODE_WIDTH,
+  uniqueId,
+  type CanvasEdge,
+  type CanvasNode,
+} from './flowGraph.js';
 
 /**
  * Copy/paste of canvas selections as plain JSON. DOM-free: the store decides where the text goes
@@ -121,6 +128,8 @@ export function pastePayload(
         config: JSON.parse(JSON.stringify(n.config)) as Record<string, unknown>,
       },
       selected: true,
+      initialWidth: NODE_WIDTH,
+      initialHeight: NODE_INITIAL_HEIGHT,
     };
   });
   const edges: CanvasEdge[] = [];

@@ -24,7 +24,18 @@ export interface CanvasNode {
   readonly position: { readonly x: number; readonly y: number };
   readonly data: FlowNodeData;
   readonly selected?: boolean;
+  /**
+   * The size React Flow assumes until the node is measured. With it, a node outside the view (not
+   * mounted under `onlyRenderVisibleElements`, so never measured) still counts for fitView and
+   * for deciding what is visible.
+   */
+  readonly initialWidth?: number;
+  readonly initialHeight?: number;
 }
+
+/** The node card's width (styles.css `.flow-node`) and a typical height (one port row, badges). */
+export const NODE_WIDTH = 190;
+export const NODE_INITIAL_HEIGHT = 100;
 
 /** A canvas edge: handles are port names. */
 export interface CanvasEdge {
@@ -68,6 +79,8 @@ export function documentToGraph(document: FlowDocument): CanvasGraph {
       type: FLOW_NODE_TYPE,
       position: { x: position.x, y: position.y },
       data: node.name === undefined ? data : { ...data, name: node.name },
+      initialWidth: NODE_WIDTH,
+      initialHeight: NODE_INITIAL_HEIGHT,
     };
   });
   const edges = (document.edges ?? []).map((edge): CanvasEdge => ({

@@ -181,12 +181,14 @@ export interface FieldProblem {
  */
 export function problemsByField(
   problems: readonly { readonly pointer: string; readonly message: string; readonly severity: 'error' | 'warning' }[],
+  /** The pointer below the form's object, or undefined for problems elsewhere; default: a node's config. */
+  inside: (pointer: string) => string | undefined = configPointer,
 ): Map<string, FieldProblem[]> {
   const byField = new Map<string, FieldProblem[]>();
   for (const problem of problems) {
-    const inside = configPointer(problem.pointer);
-    if (inside === undefined) continue;
-    const match = /^\/([^/]*)(\/.*)?$/.exec(inside);
+    const inside_ = inside(problem.pointer);
+    if (inside_ === undefined) continue;
+    const match = /^\/([^/]*)(\/.*)?$/.exec(inside_);
     const key = match ? unescapePointer(match[1] ?? '') : '';
     const at = match ? (match[2] ?? '') : '';
     const list = byField.get(key) ?? [];
@@ -194,6 +196,12 @@ export function problemsByField(
     byField.set(key, list);
   }
   return byField;
+}
+
+/** For problemsByField: the pointer inside `/connections/<index>`, or undefined when outside it. */
+export function connectionPointer(index: number): (pointer: string) => string | undefined {
+  const base = `/connections/${index}`;
+  return (pointer) => (pointer === base ? '' : pointer.startsWith(`${base}/`) ? pointer.slice(base.length) : undefined);
 }
 
 /** A copy of `config` with `key` set to `value`, or removed when `value` is undefined. */
@@ -226,4 +234,71 @@ export function newRow(columns: readonly FormField[]): Record<string, unknown> {
     else if (column.kind === 'text') row[column.key] = '';
   }
   return row;
+}
+
+/**
+ * Whether a field holds a JSONata expression (transform `expression`, filter `predicate`, the
+ * outbox's `priorityFrom`): a string field the catalog describes as one. The node schemas carry no
+ * separate marker, and each of them starts its description with "JSONata expression".
+ */
+export function isExpressionField(field: Pick<FormField, 'kind' | 'description'>): boolean {
+  return field.kind === 'text' && /^JSONata expression\b/.test(field.description ?? '');
+}
+
+/**
+ * Turns a node's `connection` text field into a choice of the flow's connection ids. A value that
+ * names no connection stays among the choices, so the form shows it (validation names the problem).
+ */
+export function withConnectionChoices(fields: readonly FormField[], connectionIds: readonly string[]): FormField[] {
+  return fields.map((field) => {
+    if (field.key !== 'connection' || field.kind !== 'text') return field;
+    const current = typeof field.value === 'string' && field.value !== '' ? [field.value] : [];
+    const options = [...new Set([...connectionIds, ...current])];
+    return { ...field, kind: 'enum', options };
+  });
+}
+
+/**
+ * Inline problems of a form whose secret fields must hold references only: a literal in a secret
+ * field (or in a secret record's values) is an error at that field. Keyed as problemsByField.
+ */
+export function literalSecretProblems(fields: readonly FormField[]): Map<string, FieldProblem[]> {
+  const byField = new Map<string, FieldProblem[]>();
+  const literal = (value: unknown) => typeof value === 'string' && value !== '' && !isOnlyReferences(value);
+  for (const field of fields) {
+    if (!field.secret) continue;
+    const values: [string, unknown][] =
+      typeof field.value === 'object' && field.value !== null && !Array.isArray(field.value)
+        ? Object.entries(field.value as Record<string, unknown>).map(([k, v]) => [`/${escapePointer(k)}`, v])
+        : [['', field.value]];
+    for (const [at, value] of values) {
+      if (!literal(value)) continue;
+      const list = byField.get(field.key) ?? [];
+      list.push({
+        at,
+        severity: 'error',
+        message: 'a secret takes a reference only, such as ${env:MQTT_PASSWORD} or ${secret:MQTT_PASSWORD}',
+      });
+      byField.set(field.key, list);
+    }
+  }
+  return byField;
+}
+
+/** shared/references.ts's pattern; repeated because this module's unit tests compile without shared's runtime. */
+const REFERENCE = /\$\{(env|secret):([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g;
+
+/** True when a secret's text holds references without fallbacks: the rule export applies (shared/flow/exportFlow.ts). */
+export function isOnlyReferences(value: string): boolean {
+  const found = [...value.matchAll(REFERENCE)];
+  return found.length > 0 && found.every((m) => m[3] === undefined);
+}
+
+/** Merges problem maps (as problemsByField returns) into one. */
+export function mergeProblems(
+  ...maps: readonly ReadonlyMap<string, readonly FieldProblem[]>[]
+): Map<string, FieldProblem[]> {
+  const merged = new Map<string, FieldProblem[]>();
+  for (const map of maps) for (const [key, list] of map) merged.set(key, [...(merged.get(key) ?? []), ...list]);
+  return merged;
 }

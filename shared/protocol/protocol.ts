@@ -168,6 +168,56 @@ export interface DebugMessage {
   readonly truncated: boolean;
 }
 
+/** A message as the editor's expression preview uses it: what an expression can read. */
+export interface SampleMessage {
+  readonly topic: string;
+  /** The decoded payload (JSON value, number or text). */
+  readonly payload: unknown;
+  readonly qos?: 0 | 1 | 2 | undefined;
+  readonly params?: Readonly<Record<string, string>> | undefined;
+  /** Epoch ms. */
+  readonly receivedAt?: number | undefined;
+  readonly id?: string | undefined;
+}
+
+/** Largest payload `nodes.lastMessage` sends as a value (as JSON text); beyond it only a preview. */
+export const MAX_SAMPLE_PAYLOAD_BYTES = 64 * 1024;
+/** Largest expression `expression.preview` evaluates (the transform node's own limit). */
+export const MAX_PREVIEW_EXPRESSION_CHARS = 65_536;
+/** Largest preview result sent back, as JSON text; longer results are cut and say so. */
+export const MAX_PREVIEW_RESULT_CHARS = 16 * 1024;
+
+export interface LastMessage {
+  /** The message, or its envelope with `payload: null` when `truncated` (too large or binary). */
+  readonly message: SampleMessage;
+  /** The payload was too large (over MAX_SAMPLE_PAYLOAD_BYTES as JSON) or binary: see `payloadPreview`. */
+  readonly truncated: boolean;
+  /** The start of the payload as text, when `truncated`. */
+  readonly payloadPreview?: string | undefined;
+}
+
+export type PreviewOutcome =
+  | {
+      readonly ok: true;
+      /** The result as JSON text; undefined when the expression yields nothing. */
+      readonly result: string | undefined;
+      /** JSONata truthiness of the result (what a filter predicate decides by). */
+      readonly truthy: boolean;
+      /** The JSON text was cut at MAX_PREVIEW_RESULT_CHARS. */
+      readonly truncated: boolean;
+      readonly elapsedMs: number;
+    }
+  | {
+      readonly ok: false;
+      readonly error: {
+        readonly message: string;
+        /** JSONata's error code (S0201, T2001, D3141...), when it has one. */
+        readonly code?: string | undefined;
+        /** Character position in the expression (1-based end of the failing token), when known. */
+        readonly position?: number | undefined;
+      };
+    };
+
 // ---- methods and events --------------------------------------------------------------------
 
 type NoParams = Record<string, never>;
@@ -211,6 +261,19 @@ export interface ProtocolMethods extends ExplorerMethods {
    * connection of the deployed flow that recorded it; marks it replayed once the broker acknowledged.
    */
   'deadLetters.replay': { params: { readonly ids: readonly number[] }; result: ReplayOutcome };
+  /**
+   * The last message node `node` received in the deployed flow (the engine keeps a reference to
+   * it; it is serialized only here), or null when it received none or is not deployed.
+   */
+  'nodes.lastMessage': { params: { readonly node: string }; result: { readonly last: LastMessage | null } };
+  /**
+   * Evaluates a JSONata expression against `message`, or against the last message `node` received
+   * (when no message is given), with the transform node's bounded evaluator and time limit.
+   */
+  'expression.preview': {
+    params: { readonly expression: string; readonly message?: SampleMessage; readonly node?: string };
+    result: PreviewOutcome;
+  };
 }
 
 export interface ProtocolEvents extends ExplorerEvents {
@@ -241,6 +304,8 @@ export const METHOD_NAMES: readonly MethodName[] = [
   'deadLetters.list',
   'deadLetters.purge',
   'deadLetters.replay',
+  'nodes.lastMessage',
+  'expression.preview',
   ...EXPLORER_METHOD_NAMES,
 ];
 

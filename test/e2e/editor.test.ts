@@ -5,7 +5,7 @@ import { after, before, describe, it } from 'node:test';
 import type { MqttClient } from 'mqtt';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { CHROMIUM_LAUNCH, chromiumMissing } from '../helpers/chromium.js';
-import { startCli, type RunningCli } from '../helpers/cli.js';
+import { runCli, startCli, type RunningCli } from '../helpers/cli.js';
 import { testClient } from '../helpers/engineHarness.js';
 import { startMosquitto, type Mosquitto } from '../helpers/mosquitto.js';
 import { repoRoot, tempDir } from '../helpers/paths.js';
@@ -46,7 +46,16 @@ describe('the editor in Chromium against topicflow serve', { skip, timeout: 120_
     publisher = await testClient(broker.url);
     const workspace = join(tmp.path, 'flows');
     mkdirSync(workspace);
-    cli = startCli(['serve', '--workspace', workspace, '--data-dir', join(tmp.path, 'data'), '--port', '0']);
+    cli = startCli([
+      'serve',
+      '--workspace',
+      workspace,
+      '--data-dir',
+      join(tmp.path, 'data'),
+      '--port',
+      '0',
+      '--no-default-broker',
+    ]);
     url = String((await cli.waitForLog('serve listening'))['url']);
     browser = await chromium.launch({
       ...CHROMIUM_LAUNCH,
@@ -81,11 +90,33 @@ describe('the editor in Chromium against topicflow serve', { skip, timeout: 120_
       await page.getByLabel('Search nodes').fill('');
 
       await page.getByLabel('Flow name').fill('E2E temperatures');
-      await page
-        .getByTestId('connections-json')
-        .fill(JSON.stringify([{ id: 'broker', url: broker.url, protocolVersion: 5 }], null, 2));
-      await page.getByRole('button', { name: 'Apply connections' }).click();
+      // The connections form, generated from the flow format's ConnectionSchema.
+      const connections = page.getByTestId('connections');
+      // A new flow has one connection, "broker"; add a second one and remove it again.
+      await connections.getByRole('button', { name: 'Add connection' }).click();
+      assert.equal(await connections.getByTestId('field-id').getByRole('textbox').inputValue(), 'broker-1');
+      // A secret field takes references only: a literal is refused inline, as typed.
+      const password = connections.getByTestId('field-password').locator('input');
+      await password.fill('hunter2');
+      await connections
+        .getByTestId('field-error-password')
+        .getByText(/reference only/)
+        .waitFor();
+      await connections.getByRole('button', { name: /Apply connections/ }).click();
+      await connections.getByText(/A secret field holds a literal value/).waitFor();
+      await page.screenshot({ path: join(ARTIFACTS, '11-connections-form.png') });
+      await password.fill('${env:E2E_BROKER_PASSWORD}');
+      await connections.getByTestId('field-error-password').waitFor({ state: 'detached' });
+      await connections.getByRole('button', { name: 'Remove connection broker-1' }).click();
+      await connections.getByTestId('connection-broker-1').waitFor({ state: 'detached' });
+      assert.equal(await connections.getByTestId('field-id').getByRole('textbox').inputValue(), 'broker');
+      await connections.getByTestId('field-url').getByRole('textbox').fill(broker.url);
+      await connections.getByTestId('field-protocolVersion').getByRole('combobox').selectOption('5');
+      await connections.getByRole('button', { name: /Apply connections/ }).click();
       await page.getByTestId('problems').getByText('valid').waitFor();
+      // Any change clears "valid" and its notice: they speak of the document before it.
+      await page.getByRole('button', { name: 'Validate' }).click();
+      await page.getByTestId('notice').getByText('The flow is valid.').waitFor();
 
       // Drag from the palette (HTML5 drag and drop) onto the canvas.
       await page.dragAndDrop('.palette-item[data-type="mqtt-in"]', '.react-flow__pane', {
@@ -94,6 +125,7 @@ describe('the editor in Chromium against topicflow serve', { skip, timeout: 120_
       await page.dragAndDrop('.palette-item[data-type="sqlite-sink"]', '.react-flow__pane', {
         targetPosition: { x: 680, y: 300 },
       });
+      await page.getByTestId('notice').waitFor({ state: 'detached' });
       await page.locator('.react-flow__node').nth(1).waitFor();
       assert.deepEqual(
         await page.locator('.react-flow__node').evaluateAll((nodes) => nodes.map((n) => n.getAttribute('data-id'))),
@@ -135,6 +167,11 @@ describe('the editor in Chromium against topicflow serve', { skip, timeout: 120_
         decoding: 'number',
       });
       await page.getByTestId('problems').getByText('valid').waitFor();
+      // mqtt-in's connection is a choice of the flow's connection ids.
+      await page.getByTestId('mode-form').click();
+      const connectionChoice = page.getByTestId('field-connection').getByRole('combobox');
+      assert.equal(await connectionChoice.inputValue(), '0');
+      assert.deepEqual(await connectionChoice.locator('option').allTextContents(), ['broker']);
 
       // The form generated from the schema: a bad table name shows its problem under the field.
       await page.locator('.react-flow__node[data-id="sqlite-sink-1"] .flow-node-title').click();
@@ -155,8 +192,18 @@ describe('the editor in Chromium against topicflow serve', { skip, timeout: 120_
       await page.getByTestId('problems').getByText('valid').waitFor();
       await page.getByTestId('field-error-table').waitFor({ state: 'detached' });
 
-      page.once('dialog', (dialog) => void dialog.accept('e2e-temperatures.json'));
-      await page.getByRole('button', { name: 'Save' }).click();
+      // The first Save asks for a file name (Save As), checked as typed.
+      await page.getByRole('button', { name: 'Save', exact: true }).click();
+      const fileName = page.getByTestId('save-as-name');
+      assert.equal(await fileName.inputValue(), 'e2e-temperatures.json');
+      await fileName.fill('my flow!');
+      await page
+        .getByRole('dialog')
+        .getByText(/Use only letters, digits/)
+        .waitFor();
+      assert.equal(await page.getByRole('dialog').getByRole('button', { name: 'Save' }).isDisabled(), true);
+      await fileName.fill('e2e-temperatures');
+      await page.getByRole('dialog').getByRole('button', { name: 'Save' }).click();
       await page.getByTestId('notice').getByText('Saved e2e-temperatures.json.').waitFor();
       assert.equal(await page.getByTestId('dirty').textContent(), '');
       const saved = JSON.parse(readFileSync(join(tmp.path, 'flows', 'e2e-temperatures.json'), 'utf8')) as {
@@ -183,6 +230,10 @@ describe('the editor in Chromium against topicflow serve', { skip, timeout: 120_
       await page.getByTestId('badge-mqtt-in-1').getByText('out 3').waitFor();
       await page.locator('.engine-state', { hasText: 'Running' }).waitFor();
       await page.screenshot({ path: join(ARTIFACTS, '3-running.png') });
+      // The flow panel: each broker connection's live state, and what the deploy did.
+      await page.locator('.react-flow__pane').click({ position: { x: 20, y: 20 } });
+      await page.getByTestId('broker-state-broker').getByText('connected').waitFor();
+      assert.match((await page.getByTestId('last-deploy').textContent()) ?? '', /Added\s*2\s*mqtt-in-1, sqlite-sink-1/);
 
       // One message the number decoding refuses: a dead letter of mqtt-in-1.
       await publisher.publishAsync('e2e/kitchen/temp', 'not-a-number', { qos: 1 });
@@ -225,7 +276,7 @@ describe('the editor in Chromium against topicflow serve', { skip, timeout: 120_
       // Reload: a new editor session; the saved file reopens with its layout.
       await page.reload();
       await page.locator('.palette-item[data-type="mqtt-in"]').waitFor();
-      await page.getByRole('button', { name: 'Open ▾' }).click();
+      await page.getByRole('button', { name: 'Open', exact: true }).click();
       await page.getByRole('menuitem', { name: /e2e-temperatures\.json/ }).click();
       await page.locator('.react-flow__node[data-id="sqlite-sink-1"]').waitFor();
       assert.equal(await page.getByLabel('Flow name').inputValue(), 'E2E temperatures');
@@ -241,7 +292,7 @@ describe('the editor in Chromium against topicflow serve', { skip, timeout: 120_
       assert.equal(await page.locator('.react-flow__edge').count(), 0);
 
       await page.emulateMedia({ colorScheme: 'dark' });
-      await page.getByRole('button', { name: 'Open ▾' }).click();
+      await page.getByRole('button', { name: 'Open', exact: true }).click();
       page.once('dialog', (dialog) => void dialog.accept());
       await page.getByRole('menuitem', { name: /e2e-temperatures\.json/ }).click();
       await page.locator('.react-flow__node[data-id="sqlite-sink-1"]').waitFor();
@@ -365,6 +416,190 @@ describe('the editor in Chromium against topicflow serve', { skip, timeout: 120_
       assert.deepEqual(pageErrors, []);
     } catch (error) {
       await page.screenshot({ path: join(ARTIFACTS, 'failure.png') }).catch(() => undefined);
+      throw error;
+    } finally {
+      await context.close();
+    }
+  });
+  it('previews JSONata on a real message; Save As, Import, Export; palette keys; dark theme', async () => {
+    assert.ok(browser && cli);
+    const context = await browser.newContext({
+      viewport: { width: 1440, height: 860 },
+      colorScheme: 'dark',
+      acceptDownloads: true,
+    });
+    const page = await context.newPage();
+    page.setDefaultTimeout(10_000);
+    const pageErrors: string[] = [];
+    page.on('pageerror', (error) => pageErrors.push(error.message));
+    const flows = join(tmp.path, 'flows');
+    try {
+      await page.goto(url);
+      await page.locator('.palette-item[data-type="mqtt-in"]').waitFor();
+      await page.getByTestId('connection').getByText('Connected').waitFor();
+
+      // Palette by keyboard: type, arrows walk the list shown, Enter adds at the view's centre, Escape clears.
+      const search = page.getByLabel('Search nodes');
+      await search.fill('mqtt');
+      await search.press('ArrowDown');
+      await search.press('ArrowDown');
+      const active = page.locator('.palette-item[aria-selected="true"]');
+      assert.equal(await active.getAttribute('data-type'), 'mqtt-out');
+      assert.equal(await search.getAttribute('aria-activedescendant'), await active.getAttribute('id'));
+      await page.screenshot({ path: join(ARTIFACTS, '12-dark-palette-keys.png') });
+      await search.press('Enter');
+      await page.locator('.react-flow__node[data-id="mqtt-out-1"]').waitFor();
+      await search.press('Escape');
+      assert.equal(await search.inputValue(), '');
+      assert.ok((await page.locator('.palette-item').count()) > 2);
+
+      // Import an invalid file: it opens unsaved, its problems on the offending nodes.
+      const invalid = {
+        format: 'topicflow/flow@1',
+        name: 'Broken import',
+        connections: [],
+        nodes: [
+          { id: 'sim', type: 'simulator', config: { mode: 'emit' } },
+          { id: 'shape', type: 'transform', config: { expression: '{ "a": }' } },
+        ],
+        edges: [{ id: 'e1', from: { node: 'sim', port: 'out' }, to: { node: 'shape', port: 'in' } }],
+      };
+      const importFile = async (name: string, document: unknown) => {
+        const chooser = page.waitForEvent('filechooser');
+        await page.getByRole('button', { name: 'Import…' }).click();
+        await (
+          await chooser
+        ).setFiles({ name, mimeType: 'application/json', buffer: Buffer.from(JSON.stringify(document)) });
+      };
+      page.once('dialog', (dialog) => void dialog.accept()); // discard the palette-added node
+      await importFile('broken.json', invalid);
+      await page.locator('.react-flow__node[data-id="shape"] .flow-node-problems').waitFor();
+      await page.getByTestId('problems').getByText('/nodes/1/config/expression').waitFor();
+      await page.getByTestId('dirty').getByText('unsaved').waitFor();
+      await page.getByText('not saved yet').waitFor();
+      await page.screenshot({ path: join(ARTIFACTS, '13-dark-import-invalid.png') });
+
+      // A valid import (with a literal secret on a spare connection), then Save As, twice: the second asks to replace.
+      const flow = {
+        format: 'topicflow/flow@1',
+        name: 'Preview flow',
+        connections: [{ id: 'cloud', url: 'mqtt://127.0.0.1:9', password: 'hunter2' }],
+        nodes: [
+          { id: 'sim', type: 'simulator', config: { mode: 'emit', devices: 2, intervalMs: 100, seed: 3 } },
+          { id: 'shape', type: 'transform', config: { expression: '{ "from": $topic }' } },
+          { id: 'out', type: 'debug', config: {} },
+        ],
+        edges: [
+          { id: 'e1', from: { node: 'sim', port: 'out' }, to: { node: 'shape', port: 'in' } },
+          { id: 'e2', from: { node: 'shape', port: 'out' }, to: { node: 'out', port: 'in' } },
+        ],
+      };
+      page.once('dialog', (dialog) => void dialog.accept());
+      await importFile('preview.json', flow);
+      await page.locator('.react-flow__node[data-id="out"]').waitFor();
+      await page.keyboard.press('Control+Shift+S');
+      await page.getByTestId('save-as-name').fill('preview-copy.json');
+      await page.getByRole('dialog').getByRole('button', { name: 'Save' }).click();
+      await page
+        .getByTestId('notice')
+        .getByText(/^Saved preview-copy\.json, but the flow has problems\.$/)
+        .waitFor();
+      await page.getByRole('button', { name: 'Save as…' }).click();
+      await page.getByTestId('save-as-name').fill('e2e-temperatures.json');
+      await page.getByRole('dialog').getByRole('button', { name: 'Save' }).click();
+      await page
+        .getByTestId('save-as-replace')
+        .getByText(/already exists/)
+        .waitFor();
+      await page.getByTestId('save-as-name').fill('preview-flow.json');
+      await page.getByRole('dialog').getByRole('button', { name: 'Save' }).click();
+      await page
+        .getByTestId('notice')
+        .getByText(/^Saved preview-flow\.json, but/)
+        .waitFor();
+      assert.equal(JSON.parse(readFileSync(join(flows, 'preview-flow.json'), 'utf8')).name, 'Preview flow');
+      await page.keyboard.press('Control+Shift+S');
+      await page.getByTestId('save-as-name').fill('preview-copy.json');
+      await page.getByRole('dialog').getByRole('button', { name: 'Save' }).click();
+      await page.getByRole('dialog').getByRole('button', { name: 'Replace' }).click();
+      await page
+        .getByTestId('notice')
+        .getByText(/^Saved preview-copy\.json, but the flow has problems\.$/)
+        .waitFor();
+
+      // Reopen: New (clean, no question), then Open (Ctrl+O) lists the workspace.
+      await page.getByRole('button', { name: 'New' }).click();
+      await page.locator('.react-flow__node').first().waitFor({ state: 'detached' });
+      await page.keyboard.press('Control+O');
+      await page.getByRole('menuitem', { name: /preview-flow\.json/ }).click();
+      await page.locator('.react-flow__node[data-id="shape"]').waitFor();
+      assert.equal(await page.getByLabel('Flow name').inputValue(), 'Preview flow');
+
+      // Export for a gateway: the literal secret is refused, stripped on request; the env it needs is listed.
+      await page.keyboard.press('Control+E');
+      await page.getByTestId('export-secrets').getByText('/connections/0/password').waitFor();
+      await page.getByLabel(/Strip them to environment references/).check();
+      await page.getByTestId('export-env').getByText('TOPICFLOW_CLOUD_PASSWORD').waitFor();
+      await page.screenshot({ path: join(ARTIFACTS, '14-dark-export.png') });
+      const download = page.waitForEvent('download');
+      await page.getByRole('button', { name: /^Export preview-flow\.json/ }).click();
+      const exported = join(tmp.path, 'exported.json');
+      await (await download).saveAs(exported);
+      await page.getByTestId('export-done').waitFor();
+      await page.keyboard.press('Escape');
+      const text = readFileSync(exported, 'utf8');
+      assert.ok(!text.includes('hunter2'));
+      assert.match(text, /\$\{env:TOPICFLOW_CLOUD_PASSWORD\}/);
+      const validated = await runCli(['validate', exported], { TOPICFLOW_CLOUD_PASSWORD: 'x' });
+      assert.equal(validated.code, 0, validated.stderr);
+
+      // The literal secret is a problem of the flow too: remove that connection in the form, then deploy.
+      await page.getByTestId('problems').getByText('/connections/0/password').waitFor();
+      await page.getByRole('button', { name: 'Remove connection cloud' }).click();
+      await page.getByRole('button', { name: /Apply connections/ }).click();
+      await page.getByTestId('problems').getByText('valid').waitFor();
+
+      // Live preview: deploy, then the transform's expression is evaluated on the last message it received.
+      await page.getByRole('button', { name: 'Deploy' }).click();
+      await page.getByTestId('last-deploy').getByText(/Added/).waitFor();
+      assert.match((await page.getByTestId('last-deploy').textContent()) ?? '', /Added\s*3\s*sim, shape, out/);
+      await page
+        .getByTestId('badge-shape')
+        .getByText(/in [1-9]/)
+        .waitFor();
+      await page.locator('.react-flow__node[data-id="shape"] .flow-node-title').click();
+      await page.getByTestId('mode-form').click();
+      const preview = page.getByTestId('preview-result-expression');
+      await preview.getByText(/"from": "fleet\/[^"]+"/).waitFor();
+      await page
+        .getByTestId('preview-expression')
+        .getByText(/the last message shape received \(fleet\//)
+        .waitFor();
+      // Typing re-evaluates (debounced); a syntax error shows inline with its position.
+      const expression = page.getByTestId('field-expression').getByRole('textbox');
+      await expression.fill('$uppercase($topic)');
+      await preview.getByText(/"FLEET\//).waitFor();
+      await expression.fill('{ "a": }');
+      await preview.getByText(/S0211.*at character 8/).waitFor();
+      await preview.locator('mark').waitFor();
+      await page.screenshot({ path: join(ARTIFACTS, '15-dark-preview.png') });
+      // An edited sample message: the preview follows it.
+      await expression.fill('payload.t * 2');
+      await page.getByTestId('preview-expression').getByText('Message', { exact: true }).click();
+      await page.getByTestId('preview-sample-expression').fill('{"topic": "x", "payload": {"payload": {"t": 21}}}');
+      await preview.getByText(/^42$/).waitFor();
+
+      await page.getByRole('button', { name: 'Stop' }).click();
+      await page.locator('.engine-state', { hasText: 'Stopped' }).waitFor();
+      await page.emulateMedia({ colorScheme: 'light' });
+      await page
+        .getByRole('button', { name: "Close the node's config" })
+        .click()
+        .catch(() => undefined);
+      await page.screenshot({ path: join(ARTIFACTS, '16-light-preview.png') });
+      assert.deepEqual(pageErrors, []);
+    } catch (error) {
+      await page.screenshot({ path: join(ARTIFACTS, 'failure-2.png') }).catch(() => undefined);
       throw error;
     } finally {
       await context.close();

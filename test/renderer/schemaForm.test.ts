@@ -3,6 +3,12 @@ import { describe, it } from 'node:test';
 import {
   buildFields,
   configPointer,
+  connectionPointer,
+  isExpressionField,
+  isOnlyReferences,
+  literalSecretProblems,
+  mergeProblems,
+  withConnectionChoices,
   enumOptions,
   isReference,
   labelFor,
@@ -190,5 +196,71 @@ describe('renderer schemaForm: helpers', () => {
   it('builds a new list row from the column defaults', () => {
     const columns = byKey(buildFields(sqliteSink, {}, []), 'columns').columns ?? [];
     assert.deepEqual(newRow(columns), { name: '', path: '', type: 'any', merge: false });
+  });
+});
+
+describe('schemaForm: expressions, connections and secrets', () => {
+  const fields = buildFields(
+    {
+      type: 'object',
+      properties: {
+        connection: { type: 'string' },
+        expression: { type: 'string', description: 'JSONata expression evaluated against the payload.' },
+        priorityFrom: { type: 'string', description: 'JSONata expression giving each message its own priority' },
+        topic: { type: 'string', description: 'Topic; not a JSONata expression.' },
+        password: { type: 'string', secret: true },
+        secretHeaders: { type: 'object', additionalProperties: { type: 'string' } },
+      },
+    },
+    {
+      connection: 'gone',
+      password: 'hunter2',
+      secretHeaders: { Authorization: '${env:TOKEN}', 'X-Key': 'literal', Empty: '' },
+    },
+    ['/secretHeaders/*'],
+  );
+  const byKey = (list: readonly FormField[], key: string) => list.find((f) => f.key === key) as FormField;
+
+  it('tells JSONata fields from other text fields by their catalog description', () => {
+    assert.deepEqual(
+      fields.filter(isExpressionField).map((f) => f.key),
+      ['expression', 'priorityFrom'],
+    );
+  });
+
+  it('offers the flow connection ids for a connection field, keeping an unknown current value', () => {
+    const chosen = withConnectionChoices(fields, ['local', 'cloud']);
+    assert.equal(byKey(chosen, 'connection').kind, 'enum');
+    assert.deepEqual(byKey(chosen, 'connection').options, ['local', 'cloud', 'gone']);
+    assert.equal(byKey(chosen, 'topic').kind, 'text');
+    assert.equal(withConnectionChoices([byKey(fields, 'topic')], ['x'])[0]?.kind, 'text');
+  });
+
+  it('puts an inline error on a secret field holding a literal, at the value that holds it', () => {
+    const problems = literalSecretProblems(fields);
+    assert.deepEqual([...problems.keys()], ['password', 'secretHeaders']);
+    assert.deepEqual(
+      problems.get('secretHeaders')?.map((p) => p.at),
+      ['/X-Key'],
+    );
+    assert.match(problems.get('password')?.[0]?.message ?? '', /\$\{env:/);
+    assert.equal(isOnlyReferences('${env:A}${secret:B}'), true);
+    assert.equal(isOnlyReferences('${env:A:-fallback}'), false);
+    assert.equal(isOnlyReferences('x'), false);
+  });
+
+  it('reads connection problems by field, and merges problem maps', () => {
+    const problems = [
+      { pointer: '/connections/1/url', message: 'bad url', severity: 'error' as const },
+      { pointer: '/connections/10/url', message: 'other', severity: 'error' as const },
+      { pointer: '/connections/1', message: 'whole', severity: 'error' as const },
+    ];
+    const byField = problemsByField(problems, connectionPointer(1));
+    assert.deepEqual([...byField.keys()].sort(), ['', 'url']);
+    const merged = mergeProblems(
+      byField,
+      new Map([['url', [{ at: '', message: 'more', severity: 'warning' as const }]]]),
+    );
+    assert.equal(merged.get('url')?.length, 2);
   });
 });

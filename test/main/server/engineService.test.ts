@@ -146,6 +146,56 @@ describe('EngineService', () => {
     });
   });
 
+  it('previews an expression against the last message a node received, and against a sample', async () => {
+    const document = {
+      format: 'topicflow/flow@1',
+      name: 'preview',
+      connections: [],
+      nodes: [
+        { id: 'sim', type: 'simulator', config: { mode: 'emit', devices: 1, intervalMs: 50, seed: 7, maxTicks: 5 } },
+        { id: 'tf', type: 'transform', config: { expression: 'payload' } },
+      ],
+      edges: [{ id: 'e1', from: { node: 'sim', port: 'out' }, to: { node: 'tf', port: 'in' } }],
+    };
+    assert.deepEqual(await service.handle('nodes.lastMessage', { node: 'tf' }), { last: null });
+    await service.handle('engine.deploy', { document });
+    await waitFor('a message at tf', () => engine.lastInput('tf') !== undefined, 5000);
+    const { last } = await service.handle('nodes.lastMessage', { node: 'tf' });
+    assert.ok(last && !last.truncated);
+    assert.match(last.message.topic, /^fleet\//);
+    // The engine answers with the message it keeps, serialized: the same payload the node saw.
+    assert.deepEqual(last.message.payload, engine.lastInput('tf')?.payload);
+
+    const fromNode = await service.handle('expression.preview', { expression: '$topic', node: 'tf' });
+    assert.equal(fromNode.ok, true);
+    assert.equal(fromNode.ok && typeof fromNode.result === 'string' && JSON.parse(fromNode.result), last.message.topic);
+
+    const sample = { topic: 'a/b', payload: { t: 21.5, unit: 'C' }, params: { device: 'd1' } };
+    const ok = await service.handle('expression.preview', {
+      expression: '{ "device": $params.device, "f": t * 9 / 5 + 32 }',
+      message: sample,
+    });
+    assert.deepEqual(ok.ok && JSON.parse(ok.result ?? 'null'), { device: 'd1', f: 70.7 });
+    const falsy = await service.handle('expression.preview', { expression: 't > 30', message: sample });
+    assert.equal(falsy.ok && falsy.truthy, false);
+
+    const syntax = await service.handle('expression.preview', { expression: '{ "a": }', message: sample });
+    assert.equal(syntax.ok, false);
+    assert.ok(!syntax.ok && syntax.error.code === 'S0211' && syntax.error.position === 8, JSON.stringify(syntax));
+    // Bounded like the transform node: a runaway expression stops at the time or sequence limit.
+    const runaway = await service.handle('expression.preview', {
+      expression: '($f := function($n) { $n = 0 ? 0 : $f($n - 1) + 1 }; $f(100000))',
+      message: sample,
+    });
+    assert.equal(runaway.ok, false);
+    await assert.rejects(
+      service.handle('expression.preview', { expression: '1', message: { payload: 1 } as never }),
+      (error: unknown) => error instanceof ProtocolFailure && error.code === 'invalid-params',
+    );
+    await service.handle('engine.stop', {});
+    assert.deepEqual(await service.handle('nodes.lastMessage', { node: 'tf' }), { last: null });
+  });
+
   it('checks envelopes from the network', () => {
     assert.equal(parseRequest({ kind: 'request', id: 1, method: 'catalog.get', params: {} }).ok, true);
     assert.equal(parseRequest({ kind: 'request', id: 1, method: 'catalog.get' }).ok, true);
