@@ -19,7 +19,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { CHROMIUM_LAUNCH } from '../test/helpers/chromium.js';
-import { startCli, type RunningCli } from '../test/helpers/cli.js';
+import { startServe, type RunningCli } from '../test/helpers/cli.js';
 import { tempDir } from '../test/helpers/paths.js';
 import { percentile } from './stats.js';
 
@@ -223,17 +223,9 @@ export async function editorBench(log: (text: string) => void): Promise<EditorBe
     const flow = generateFlow() as { nodes: { id: string }[]; edges: unknown[] };
     writeFileSync(join(workspace, 'editor-bench.json'), `${JSON.stringify(flow, null, 2)}\n`);
     const total = flow.nodes.length;
-    cli = startCli([
-      'serve',
-      '--workspace',
-      workspace,
-      '--data-dir',
-      join(tmp.path, 'data'),
-      '--port',
-      '0',
-      '--no-default-broker',
-    ]);
-    const url = String((await cli.waitForLog('serve listening'))['url']);
+    const served = await startServe(workspace, join(tmp.path, 'data'));
+    cli = served.cli;
+    const url = served.url;
     // A fresh user-data dir: no profile carried between runs.
     context = await chromium.launchPersistentContext(join(tmp.path, 'chromium-profile'), {
       ...CHROMIUM_LAUNCH,

@@ -2,10 +2,12 @@
  * `npm run bench`: the engine against a hand-written reference pipeline on the same libraries,
  * in one invocation, alternating runs (reference, engine, reference, engine ...), each against a
  * fresh Mosquitto on a free loopback port with the load generator in its own process.
- * Writes bench/results/latest.json and bench/results/latest.md.
+ * Writes bench/results/latest.json and bench/results/latest.md (`--out NAME`: NAME.json, NAME.md).
  *
  * Options: --quick (smaller, for a first look), --reps N, --messages N, --soak-minutes M,
- * --only qos0,qos1,paced,scaling,soak,idle,editor (editor: bench/editorBench.ts, Chromium against `topicflow serve`)
+ * --only qos0,qos1,paced,scaling,soak,idle,editor,explorer,explorer-page (explorer: bench/explorerBench.ts, the
+ * topic explorer's engine side under 10,000 msg/s; editor: bench/editorBench.ts, explorer-page:
+ * bench/explorerPageBench.ts, both Chromium against `topicflow serve`)
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
@@ -25,6 +27,13 @@ import {
 } from './processes.js';
 import { chromiumMissing } from '../test/helpers/chromium.js';
 import { editorBench, type EditorBenchResult } from './editorBench.js';
+import { explorerBench, explorerBudget, explorerMarkdown, type ExplorerBenchResult } from './explorerBench.js';
+import {
+  explorerPageBench,
+  explorerPageBudget,
+  explorerPageMarkdown,
+  type ExplorerPageBenchResult,
+} from './explorerPageBench.js';
 import { floorPerUnit, percentile, slope, spread, type Spread } from './stats.js';
 
 const { values: args } = parseArgs({
@@ -34,6 +43,8 @@ const { values: args } = parseArgs({
     messages: { type: 'string' },
     'soak-minutes': { type: 'string' },
     only: { type: 'string' },
+    /** Results file name under bench/results/ (default `latest`): a partial run need not replace the full one. */
+    out: { type: 'string', default: 'latest' },
   },
 });
 const quick = args.quick ?? false;
@@ -41,7 +52,7 @@ const reps = Number(args.reps ?? (quick ? 1 : 3));
 const messages = Number(args.messages ?? (quick ? 50_000 : 200_000));
 const soakMinutes = Number(args['soak-minutes'] ?? (quick ? 1 : 10));
 const pacedSeconds = quick ? 5 : 10;
-const only = new Set((args.only ?? 'qos0,qos1,paced,scaling,soak,idle,editor').split(','));
+const only = new Set((args.only ?? 'qos0,qos1,paced,scaling,soak,idle,editor,explorer,explorer-page').split(','));
 /** Broker settings for every case: never drop a queued message (default: drop beyond 1000). */
 const BROKER_CONFIG = 'max_queued_messages 0\nmax_queued_bytes 0';
 
@@ -323,6 +334,11 @@ if (only.has('editor')) {
   if (chromiumMissing === undefined) extra['editor'] = await editorBench(log);
   else log(`editor: skipped, ${chromiumMissing}`);
 }
+if (only.has('explorer')) extra['explorer'] = await explorerBench(log, { quick });
+if (only.has('explorer-page')) {
+  if (chromiumMissing === undefined) extra['explorer-page'] = await explorerPageBench(log, { quick });
+  else log(`explorer-page: skipped, ${chromiumMissing}`);
+}
 
 // ---------------------------------------------------------------- report
 interface Summary {
@@ -428,12 +444,19 @@ if (editor) {
   );
 }
 
+const explorerEngine = extra['explorer'] as ExplorerBenchResult | undefined;
+if (explorerEngine) budget.push(...explorerBudget(explorerEngine));
+const explorerPage = extra['explorer-page'] as ExplorerPageBenchResult | undefined;
+if (explorerPage) budget.push(...explorerPageBudget(explorerPage));
+
 const machine = { cpus: cpus().length, cpu: cpus()[0]?.model, node: process.version, date: new Date().toISOString() };
 const settings = { quick, reps, messages, soakMinutes, pacedSeconds, broker: BROKER_CONFIG.split('\n') };
 const results = { machine, settings, summaries, budget, extra, runs };
 const outDir = join(repoRoot, 'bench', 'results');
 mkdirSync(outDir, { recursive: true });
-writeFileSync(join(outDir, 'latest.json'), `${JSON.stringify(results, null, 2)}\n`);
+const outName = args.out ?? 'latest';
+if (!/^[A-Za-z0-9._-]+$/.test(outName)) throw new Error(`--out ${outName}: use letters, digits, . _ -`);
+writeFileSync(join(outDir, `${outName}.json`), `${JSON.stringify(results, null, 2)}\n`);
 
 const f = (s: Spread | undefined, digits = 0) =>
   s ? `${s.median.toFixed(digits)} (${s.min.toFixed(digits)}–${s.max.toFixed(digits)})` : '—';
@@ -471,10 +494,12 @@ const md = [
         '',
       ]
     : []),
+  ...(explorerEngine ? explorerMarkdown(explorerEngine) : []),
+  ...(explorerPage ? explorerPageMarkdown(explorerPage) : []),
   '| budget | measured | |',
   '| --- | --- | --- |',
   ...budget.map((b) => `| ${b.check} | ${b.value} | ${b.ok ? 'met' : '**missed**'} |`),
   '',
 ];
-writeFileSync(join(outDir, 'latest.md'), md.join('\n'));
+writeFileSync(join(outDir, `${outName}.md`), md.join('\n'));
 process.stdout.write(md.join('\n'));

@@ -36,18 +36,39 @@ import { silentLogger, type Logger } from '../engine/logger.js';
 import type { DebugEvent } from '../engine/runtime/nodeRuntime.js';
 import type { ResolvedConnection } from '../engine/mqtt/connectionManager.js';
 import { DeadLetterQueries, type DeadLetterRecord } from '../engine/store/deadLetters.js';
+import { ExplorerFailure, type ExplorerService } from './explorerService.js';
+import type { FlowMessage } from '../../shared/message.js';
+import { parseSample, previewExpression, sampleToMessage, toLastMessage } from './expressionPreview.js';
 
-/** A failure the caller should see as `{ ok: false, error }`. */
-// TEMPORARY (issue 6 in progress): the explorer's methods answer "not available" until wired.
+/** Every explorer method answering "not available": an engine opened without the topic explorer. */
 function explorerUnavailable(): { [K in keyof ExplorerMethods]: () => never } {
   const fail = (): never => {
-    throw new ProtocolFailure('not-found', 'the topic explorer is not available yet');
+    throw new ProtocolFailure('not-found', 'the topic explorer is not enabled in this engine');
   };
   return Object.fromEntries(EXPLORER_METHOD_NAMES.map((m) => [m, fail])) as {
     [K in keyof ExplorerMethods]: () => never;
   };
 }
 
+/** The explorer's handlers, its failures turned into ProtocolFailure like every other method's. */
+function explorerHandlers(
+  explorer: ExplorerService,
+  p: Record<string, unknown>,
+): ReturnType<ExplorerService['handlers']> {
+  const handlers = explorer.handlers(p);
+  const wrapped = {} as Record<string, () => unknown>;
+  for (const [method, run] of Object.entries(handlers) as [string, () => unknown][]) {
+    wrapped[method] = () =>
+      Promise.resolve()
+        .then(run)
+        .catch((error: unknown) => {
+          throw error instanceof ExplorerFailure ? new ProtocolFailure(error.code, error.message) : error;
+        });
+  }
+  return wrapped as ReturnType<ExplorerService['handlers']>;
+}
+
+/** A failure the caller should see as `{ ok: false, error }`. */
 export class ProtocolFailure extends Error {
   constructor(
     readonly code: ErrorCode,
@@ -67,6 +88,8 @@ export interface EngineServiceOptions {
   readonly logger?: Logger;
   /** Debug messages passed on per second; more are dropped and counted. */
   readonly debugPerSecond?: number;
+  /** The topic explorer (issue 6); without it the explorer.* methods answer not-found. */
+  readonly explorer?: ExplorerService;
 }
 
 const FLOW_NAME = /^[A-Za-z0-9._-]+\.json$/;
@@ -153,6 +176,10 @@ export class EngineService implements ProtocolService {
     this.debugPerSecond = options.debugPerSecond ?? 50;
     engine.events.on('status', this.onStatus);
     engine.events.on('debug', this.onDebug);
+    options.explorer?.attach(
+      (event, data) => this.emit(event, data as ProtocolEvents[typeof event]),
+      () => !this.disposed && this.listeners.size > 0,
+    );
   }
 
   /** Adds a listener of every event; returns its removal. */
@@ -209,8 +236,9 @@ export class EngineService implements ProtocolService {
       'deadLetters.list': () => this.deadLetters(p),
       'deadLetters.purge': () => this.purge(p),
       'deadLetters.replay': () => this.replay(p),
-      // TEMPORARY until main/server/explorerService.ts lands (issue 6, in progress this session).
-      ...explorerUnavailable(),
+      'nodes.lastMessage': () => this.lastMessage(requiredString(p, 'node')),
+      'expression.preview': () => this.preview(p),
+      ...(this.options.explorer ? explorerHandlers(this.options.explorer, p) : explorerUnavailable()),
     };
     return Promise.resolve().then(() => handlers[method]() as ResultOf<M>);
   }
@@ -496,6 +524,35 @@ export class EngineService implements ProtocolService {
       clearTimeout(timer);
       await this.engine.connections.release(connection);
     }
+  }
+
+  // ---- expression preview (editor) ------------------------------------------------------------
+
+  private lastMessage(node: string): ResultOf<'nodes.lastMessage'> {
+    const message = this.running ? this.engine.lastInput(node) : undefined;
+    return { last: message ? toLastMessage(message) : null };
+  }
+
+  /** One preview at a time: each may run up to the evaluator's time limit on the engine's thread. */
+  private previewChain: Promise<unknown> = Promise.resolve();
+
+  private preview(p: Record<string, unknown>): Promise<ResultOf<'expression.preview'>> {
+    const expression = p['expression'];
+    if (typeof expression !== 'string') throw new ProtocolFailure('invalid-params', '"expression" must be a string');
+    let message: FlowMessage;
+    if (p['message'] !== undefined) {
+      const sample = parseSample(p['message']);
+      if (typeof sample === 'string') throw new ProtocolFailure('invalid-params', `expression.preview: ${sample}`);
+      message = sampleToMessage(sample);
+    } else {
+      const node = requiredString(p, 'node');
+      const last = this.running ? this.engine.lastInput(node) : undefined;
+      if (!last) throw new ProtocolFailure('not-found', `node "${node}" has received no message in the deployed flow`);
+      message = last;
+    }
+    const run = this.previewChain.then(() => previewExpression(expression, message));
+    this.previewChain = run.catch(() => undefined);
+    return run;
   }
 
   // ---- events --------------------------------------------------------------------------------

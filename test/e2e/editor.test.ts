@@ -5,7 +5,7 @@ import { after, before, describe, it } from 'node:test';
 import type { MqttClient } from 'mqtt';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { CHROMIUM_LAUNCH, chromiumMissing } from '../helpers/chromium.js';
-import { runCli, startCli, type RunningCli } from '../helpers/cli.js';
+import { runCli, startServe, type RunningCli } from '../helpers/cli.js';
 import { testClient } from '../helpers/engineHarness.js';
 import { startMosquitto, type Mosquitto } from '../helpers/mosquitto.js';
 import { repoRoot, tempDir } from '../helpers/paths.js';
@@ -46,17 +46,7 @@ describe('the editor in Chromium against topicflow serve', { skip, timeout: 120_
     publisher = await testClient(broker.url);
     const workspace = join(tmp.path, 'flows');
     mkdirSync(workspace);
-    cli = startCli([
-      'serve',
-      '--workspace',
-      workspace,
-      '--data-dir',
-      join(tmp.path, 'data'),
-      '--port',
-      '0',
-      '--no-default-broker',
-    ]);
-    url = String((await cli.waitForLog('serve listening'))['url']);
+    ({ cli, url } = await startServe(workspace, join(tmp.path, 'data')));
     browser = await chromium.launch({
       ...CHROMIUM_LAUNCH,
     });

@@ -83,3 +83,36 @@ export async function runCli(
   clearTimeout(timer);
   return result;
 }
+
+/**
+ * `topicflow serve` on a free loopback port, without the explorer's default embedded broker (a
+ * test never binds 1883): resolves once it printed the editor's URL.
+ */
+export async function startServe(
+  workspace: string,
+  dataDir: string,
+  extraArgs: readonly string[] = [],
+): Promise<{ cli: RunningCli; url: string }> {
+  const cli = startCli([
+    'serve',
+    '--workspace',
+    workspace,
+    '--data-dir',
+    dataDir,
+    '--port',
+    '0',
+    '--no-default-broker',
+    ...extraArgs,
+  ]);
+  try {
+    const url = await waitFor(
+      `the editor URL (stderr: ${cli.stderr().slice(0, 300)})`,
+      () => /topicflow editor: (http\S+)/.exec(cli.stdout())?.[1],
+      20_000,
+    );
+    return { cli, url };
+  } catch (error) {
+    await cli.stop('SIGKILL');
+    throw error;
+  }
+}

@@ -1,5 +1,3 @@
-import { readFileSync } from 'node:fs';
-import { randomBytes } from 'node:crypto';
 import { connect, type IClientOptions, type IPublishPacket, type MqttClient } from 'mqtt';
 import mqttPacket from 'mqtt-packet';
 import type { FlowConnection } from '../../../shared/flow/flowDocument.js';
@@ -9,6 +7,7 @@ import type { Delivery } from '../runtime/delivery.js';
 import type { LatencySnapshot } from '../runtime/latencyHistogram.js';
 import { AckAfterCommit } from './ackAfterCommit.js';
 import { EmbeddedBroker } from './embeddedBroker.js';
+import { mqttClientOptions } from './clientOptions.js';
 
 // mqtt-packet (under mqtt.js and aedes) otherwise fills a cache of 65,536 two-byte Buffers on its
 // first write: 6.3 MB of an idle engine's heap (heap snapshot of the demo flow). Documented switch.
@@ -287,48 +286,7 @@ export class ConnectionManager {
       embedded = await EmbeddedBroker.start(connection.embedded.port, this.log);
       url = embedded.url;
     }
-    const options: IClientOptions = {
-      protocolVersion: connection.embedded ? 4 : (connection.protocolVersion ?? 5),
-      clientId: connection.clientId ?? `topicflow-${randomBytes(6).toString('hex')}`,
-      clean: connection.clean ?? true,
-      keepalive: connection.keepalive ?? 30,
-      connectTimeout: 10_000,
-      resubscribe: true,
-      ...(!connection.embedded && (connection.protocolVersion ?? 5) === 5
-        ? {
-            properties: {
-              receiveMaximum: connection.receiveMaximum ?? 1000,
-              ...(connection.sessionExpiry !== undefined ? { sessionExpiryInterval: connection.sessionExpiry } : {}),
-            },
-          }
-        : {}),
-      ...(connection.username !== undefined ? { username: connection.username } : {}),
-      ...(connection.password !== undefined ? { password: connection.password } : {}),
-    };
-    const tls = connection.tls;
-    if (tls) {
-      const read = (path: string | undefined, what: string): Buffer | undefined => {
-        if (path === undefined) return undefined;
-        try {
-          return readFileSync(path);
-        } catch (error) {
-          throw new Error(
-            `connection "${connection.id}": cannot read TLS ${what} file ${path}: ${(error as Error).message}`,
-          );
-        }
-      };
-      const ca = read(tls.ca, 'CA');
-      const cert = read(tls.cert, 'certificate');
-      const key = read(tls.key, 'key');
-      if (ca) options.ca = ca;
-      if (cert) options.cert = cert;
-      if (key) options.key = key;
-      // tls.connect reads the passphrase; IClientOptions does not declare it.
-      if (tls.passphrase !== undefined) Object.assign(options, { passphrase: tls.passphrase });
-      if (tls.servername !== undefined) options.servername = tls.servername;
-    }
-    // Certificate checks stay on: nothing here ever turns rejectUnauthorized off.
-    options.rejectUnauthorized = true;
+    const options = mqttClientOptions(connection);
     this.log.info({ connection: connection.id, url, protocolVersion: options.protocolVersion }, 'mqtt connecting');
     return new SharedConnection(connection.id, url, options, this.log, embedded);
   }

@@ -22,9 +22,21 @@ describe('topicflow serve: the protocol over a WebSocket', () => {
     const workspace = join(fixture.dir, 'flows');
     mkdirSync(workspace);
     copyFileSync(join(repoRoot, 'flows', 'pico-sensors.json'), join(workspace, 'pico-sensors.json'));
-    const cli = startCli(['serve', '--workspace', workspace, '--data-dir', join(fixture.dir, 'data'), '--port', '0'], {
-      MQTT_URL: fixture.broker.url,
-    });
+    const cli = startCli(
+      [
+        'serve',
+        '--workspace',
+        workspace,
+        '--data-dir',
+        join(fixture.dir, 'data'),
+        '--port',
+        '0',
+        '--no-default-broker',
+      ],
+      {
+        MQTT_URL: fixture.broker.url,
+      },
+    );
     try {
       const listening = await cli.waitForLog('serve listening');
       const url = String(listening['url']);
@@ -206,7 +218,10 @@ describe('topicflow serve: the protocol over a WebSocket', () => {
   });
 
   it('on a non-loopback address, generates a token and refuses a WebSocket without it', async () => {
-    const cli = startCli(['serve', '--workspace', fixture.dir, '--data-dir', join(fixture.dir, 'data2')], {});
+    const cli = startCli(
+      ['serve', '--workspace', fixture.dir, '--data-dir', join(fixture.dir, 'data2'), '--no-default-broker'],
+      {},
+    );
     const publicCli = startCli([
       'serve',
       '--host',
@@ -215,6 +230,7 @@ describe('topicflow serve: the protocol over a WebSocket', () => {
       fixture.dir,
       '--data-dir',
       join(fixture.dir, 'data3'),
+      '--no-default-broker',
     ]);
     try {
       const line = await waitFor(
