@@ -143,6 +143,8 @@ export function ExportDialog() {
   const [strip, setStrip] = useState(false);
   const [state, setState] = useState<ExportState>({ kind: 'loading' });
   const [saved, setSaved] = useState<string | undefined>();
+  // The literal secrets found, kept while they are stripped so the choice stays visible and undoable.
+  const [secretPointers, setSecretPointers] = useState<readonly string[]>([]);
   const fileName = suggestedFileName();
 
   useEffect(() => {
@@ -151,7 +153,10 @@ export function ExportDialog() {
       if (!current) return;
       if (result.ok) return setState({ kind: 'ready', outcome: result.outcome });
       const pointers = literalSecretPointers(result.problems);
-      if (pointers.length > 0) return setState({ kind: 'secrets', pointers });
+      if (pointers.length > 0) {
+        setSecretPointers(pointers);
+        return setState({ kind: 'secrets', pointers });
+      }
       setState({
         kind: 'failed',
         message: result.message,
@@ -182,11 +187,11 @@ export function ExportDialog() {
           <code>{'${env:NAME}'}</code>. Run it with <code>topicflow run {fileName}</code>.
         </p>
         {state.kind === 'loading' && <p className="muted">Checking the flow…</p>}
-        {state.kind === 'secrets' && (
+        {secretPointers.length > 0 && (
           <div className="dialog-warning" role="alert" data-testid="export-secrets">
             <p>The flow holds literal secrets, which never leave in a flow file:</p>
             <ul>
-              {state.pointers.map((p) => (
+              {secretPointers.map((p) => (
                 <li key={p}>
                   <code>{p}</code>
                 </li>
