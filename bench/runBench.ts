@@ -466,12 +466,18 @@ const md = [
   `${machine.date}, ${machine.cpus} × ${machine.cpu}, Node ${machine.node}; ${reps} alternating run(s) per case, ` +
     `${messages} messages; medians (min–max). Mosquitto: ${settings.broker.join(', ')}.`,
   '',
-  '| case | reference msg/s | engine msg/s | engine / reference | engine peak RSS MB | loss |',
-  '| --- | --- | --- | --- | --- | --- |',
-  ...summaries.map(
-    (s) => `| ${s.case} | ${f(s.reference)} | ${f(s.engine)} | ${f(s.ratio, 2)} | ${f(s.peakRssMb)} | ${s.loss} |`,
-  ),
-  '',
+  // Only when pipeline cases ran (an `--only editor,explorer` run has none).
+  ...(summaries.length > 0
+    ? [
+        '| case | reference msg/s | engine msg/s | engine / reference | engine peak RSS MB | loss |',
+        '| --- | --- | --- | --- | --- | --- |',
+        ...summaries.map(
+          (s) =>
+            `| ${s.case} | ${f(s.reference)} | ${f(s.engine)} | ${f(s.ratio, 2)} | ${f(s.peakRssMb)} | ${s.loss} |`,
+        ),
+        '',
+      ]
+    : []),
   ...(p?.latency
     ? [
         '| paced 5,000 msg/s QoS 1, publish → commit | p50 ms | p99 ms | p99.9 ms |',
