@@ -2,19 +2,15 @@ import { randomBytes } from 'node:crypto';
 import { readFile, readdir, rename, stat, writeFile } from 'node:fs/promises';
 import { basename, dirname, resolve } from 'node:path';
 import { MAX_FLOW_FILE_BYTES, FLOW_FORMAT, type FlowDocument } from '../../shared/flow/flowDocument.js';
-import type { FlowProblem } from '../../shared/flow/validateFlow.js';
 import { exportFlow } from '../../shared/flow/exportFlow.js';
 import { NODE_SPECS, secretPaths } from '../../shared/nodes/catalog.js';
 import {
-  MAX_DEAD_LETTERS_PAGE,
-  MAX_REPLAY_IDS,
   MAX_ROWS_PAGE,
   STATUS_EVENT_INTERVAL_MS,
   type CatalogNode,
   type DebugMessage,
   type DeployOutcome,
   type ExportOutcome,
-  type ErrorCode,
   type EventName,
   type MethodName,
   type ParamsOf,
@@ -23,10 +19,8 @@ import {
   type ProtocolEventListener,
   type ProtocolEvents,
   type ProtocolService,
-  type ReplayOutcome,
   type ResponseEnvelope,
   type ResultOf,
-  type TableInfo,
   type ValidationResult,
 } from '../../shared/protocol/protocol.js';
 import { EXPLORER_METHOD_NAMES, type ExplorerMethods } from '../../shared/protocol/explorerProtocol.js';
@@ -34,8 +28,6 @@ import { revisionOf, type EngineStatus, type FlowEngine } from '../engine/flowEn
 import { checkFlow, checkFlowText, resolveFlow, type Lookup } from '../engine/flowLoader.js';
 import { silentLogger, type Logger } from '../engine/logger.js';
 import type { DebugEvent } from '../engine/runtime/nodeRuntime.js';
-import type { ResolvedConnection } from '../engine/mqtt/connectionManager.js';
-import { DeadLetterQueries, type DeadLetterRecord } from '../engine/store/deadLetters.js';
 import { ExplorerFailure, type ExplorerService } from './explorerService.js';
 import type { FlowMessage } from '../../shared/message.js';
 import { parseSample, previewExpression, sampleToMessage, toLastMessage } from './expressionPreview.js';
@@ -68,17 +60,11 @@ function explorerHandlers(
   return wrapped as ReturnType<ExplorerService['handlers']>;
 }
 
-/** A failure the caller should see as `{ ok: false, error }`. */
-export class ProtocolFailure extends Error {
-  constructor(
-    readonly code: ErrorCode,
-    message: string,
-    readonly problems?: readonly FlowProblem[],
-  ) {
-    super(message);
-    this.name = 'ProtocolFailure';
-  }
-}
+import { document, flowName, optionalBoolean, optionalInt, ProtocolFailure, requiredString } from './protocolParams.js';
+import { StoreMethods } from './storeMethods.js';
+
+export { ProtocolFailure } from './protocolParams.js';
+export { quoteIdentifier, replayConnection } from './storeMethods.js';
 
 export interface EngineServiceOptions {
   /** Folder of the flow files (`*.json`). */
@@ -93,9 +79,6 @@ export interface EngineServiceOptions {
 }
 
 const FLOW_NAME = /^[A-Za-z0-9._-]+\.json$/;
-const PREVIEW_BYTES = 256;
-/** How long a replayed message may wait for the broker's acknowledgement. */
-const REPLAY_ACK_TIMEOUT_MS = 10_000;
 
 /** A hand-written check that the engine's status fits what the protocol carries. */
 type Assignable<T, U extends T> = U;
@@ -150,6 +133,7 @@ export function toProtocolStatus(status: EngineStatus, running: boolean): Protoc
  * are rate-limited (the excess is dropped and counted).
  */
 export class EngineService implements ProtocolService {
+  private readonly store: StoreMethods;
   private readonly workspace: string;
   private readonly log: Logger;
   private readonly listeners = new Set<ProtocolEventListener>();
@@ -173,6 +157,7 @@ export class EngineService implements ProtocolService {
   ) {
     this.workspace = resolve(options.workspace);
     this.log = options.logger ?? silentLogger();
+    this.store = new StoreMethods(engine, () => ({ flow: this.deployedFlow, running: this.running }));
     this.debugPerSecond = options.debugPerSecond ?? 50;
     engine.events.on('status', this.onStatus);
     engine.events.on('debug', this.onDebug);
@@ -226,16 +211,16 @@ export class EngineService implements ProtocolService {
       'engine.deploy': () => this.deploy(document(p)),
       'engine.stop': () => this.stopFlow(),
       'engine.status': () => this.status(),
-      'store.tables': () => ({ tables: this.tables() }),
+      'store.tables': () => ({ tables: this.store.tables() }),
       'store.rows': () =>
-        this.rows(
+        this.store.rows(
           requiredString(p, 'table'),
           optionalInt(p, 'offset', 0, Number.MAX_SAFE_INTEGER) ?? 0,
           optionalInt(p, 'limit', 1, MAX_ROWS_PAGE) ?? 100,
         ),
-      'deadLetters.list': () => this.deadLetters(p),
-      'deadLetters.purge': () => this.purge(p),
-      'deadLetters.replay': () => this.replay(p),
+      'deadLetters.list': () => this.store.deadLetters(p),
+      'deadLetters.purge': () => this.store.purge(p),
+      'deadLetters.replay': () => this.store.replay(p),
       'nodes.lastMessage': () => this.lastMessage(requiredString(p, 'node')),
       'expression.preview': () => this.preview(p),
       ...(this.options.explorer ? explorerHandlers(this.options.explorer, p) : explorerUnavailable()),
@@ -383,148 +368,7 @@ export class EngineService implements ProtocolService {
     return { stopped: true };
   }
 
-  // ---- store ---------------------------------------------------------------------------------
-
-  private tableNames(): string[] {
-    const rows = this.engine.store.db
-      .prepare(
-        "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY name",
-      )
-      .all() as { name: string }[];
-    return rows.map((r) => r.name);
-  }
-
-  private columnsOf(table: string): string[] {
-    const info = this.engine.store.db.prepare(`SELECT name FROM pragma_table_info(?)`).all(table) as {
-      name: string;
-    }[];
-    return info.map((c) => c.name);
-  }
-
-  private tables(): TableInfo[] {
-    return this.tableNames().map((name) => ({
-      name,
-      columns: this.columnsOf(name),
-      rows: (this.engine.store.db.prepare(`SELECT count(*) AS n FROM ${quoteIdentifier(name)}`).get() as { n: number })
-        .n,
-    }));
-  }
-
-  private rows(table: string, offset: number, limit: number): ResultOf<'store.rows'> {
-    // Only a name read from sqlite_master reaches the SQL text, and quoted.
-    if (!this.tableNames().includes(table)) {
-      throw new ProtocolFailure('not-found', `store.rows: no table ${JSON.stringify(table)} in the store`);
-    }
-    const db = this.engine.store.db;
-    const quoted = quoteIdentifier(table);
-    const total = (db.prepare(`SELECT count(*) AS n FROM ${quoted}`).get() as { n: number }).n;
-    const rows = db.prepare(`SELECT * FROM ${quoted} LIMIT ? OFFSET ?`).raw(true).all(limit, offset) as unknown[][];
-    return {
-      table,
-      columns: this.columnsOf(table),
-      rows: rows.map((row) =>
-        row.map((v) => (Buffer.isBuffer(v) ? { base64: v.toString('base64') } : typeof v === 'bigint' ? String(v) : v)),
-      ),
-      offset,
-      total,
-    };
-  }
-
-  private deadLetters(p: Record<string, unknown>): ResultOf<'deadLetters.list'> {
-    const node = optionalString(p, 'node');
-    const limit = optionalInt(p, 'limit', 1, MAX_DEAD_LETTERS_PAGE) ?? 100;
-    const beforeId = optionalInt(p, 'beforeId', 1, Number.MAX_SAFE_INTEGER);
-    const queries = new DeadLetterQueries(this.engine.store.db);
-    const items = queries.list({ node, beforeId, limit }).map((d) => ({
-      id: d.id,
-      at: d.at,
-      flow: d.flow,
-      revision: d.revision,
-      node: d.node,
-      reason: d.reason,
-      topic: d.topic,
-      qos: d.qos,
-      payloadSize: d.payloadSize,
-      preview: d.payload ? d.payload.subarray(0, PREVIEW_BYTES).toString('utf8') : null,
-      replayedAt: d.replayedAt,
-    }));
-    return { items, total: queries.count({ node }) };
-  }
-
-  private purge(p: Record<string, unknown>): ResultOf<'deadLetters.purge'> {
-    const ids = p['ids'];
-    if (!Array.isArray(ids) || ids.length === 0 || ids.length > 10_000 || !ids.every(isPositiveInteger)) {
-      throw new ProtocolFailure('invalid-params', 'deadLetters.purge: "ids" must be 1 to 10000 positive integers');
-    }
-    return { purged: new DeadLetterQueries(this.engine.store.db).purge({ ids }) };
-  }
-
-  /**
-   * Publishes each letter's original bytes to its original topic through the engine's shared
-   * connection of the deployed flow (the connection of the node that recorded it, else the first
-   * connection an mqtt-in node uses, else the flow's first); the flow's subscription takes it in
-   * again. Marked replayed only after the broker's acknowledgement (QoS 1, or 2 when it came at 2).
-   */
-  private async replay(p: Record<string, unknown>): Promise<ReplayOutcome> {
-    const ids = p['ids'];
-    if (!Array.isArray(ids) || ids.length === 0 || ids.length > MAX_REPLAY_IDS || !ids.every(isPositiveInteger)) {
-      throw new ProtocolFailure(
-        'invalid-params',
-        `deadLetters.replay: "ids" must be 1 to ${MAX_REPLAY_IDS} positive integers`,
-      );
-    }
-    const flow = this.deployedFlow;
-    if (!flow || !this.running) {
-      throw new ProtocolFailure('engine-stopped', 'deadLetters.replay: no flow is deployed to replay into');
-    }
-    const queries = new DeadLetterQueries(this.engine.store.db);
-    const records = queries.get(ids);
-    const found = new Set(records.map((d) => d.id));
-    const errors: { id: number; error: string }[] = [];
-    for (const id of new Set(ids)) if (!found.has(id)) errors.push({ id, error: 'no such dead letter' });
-    const acknowledged: number[] = [];
-    for (const d of records) {
-      const why = unreplayable(d);
-      const connection = why === undefined ? replayConnection(flow, d.node) : undefined;
-      if (why !== undefined || connection === undefined) {
-        errors.push({ id: d.id, error: why ?? `the flow "${flow.name}" has no MQTT connection` });
-        continue;
-      }
-      try {
-        await this.publishOnce(connection, d.topic as string, d.payload as Buffer, d.qos === 2 ? 2 : 1);
-        acknowledged.push(d.id);
-      } catch (error) {
-        errors.push({ id: d.id, error: error instanceof Error ? error.message : String(error) });
-      }
-    }
-    // Only after the acknowledgements: a failure before this replays them again, never loses one.
-    const replayed = acknowledged.length > 0 ? queries.markReplayed(acknowledged) : 0;
-    errors.sort((a, b) => a.id - b.id);
-    return { replayed, errors };
-  }
-
-  /** One acknowledged publish on the engine's shared connection (held for the publish only). */
-  private async publishOnce(connection: ResolvedConnection, topic: string, payload: Buffer, qos: 1 | 2): Promise<void> {
-    const shared = await this.engine.connections.acquire(connection);
-    let timer: NodeJS.Timeout | undefined;
-    try {
-      if (shared.status().state !== 'connected') {
-        throw new Error(`the connection "${connection.id}" is ${shared.status().state}, not connected`);
-      }
-      await Promise.race([
-        shared.publish(topic, payload, qos, false),
-        new Promise<never>((_, reject) => {
-          timer = setTimeout(
-            () => reject(new Error(`no acknowledgement from the broker within ${REPLAY_ACK_TIMEOUT_MS} ms`)),
-            REPLAY_ACK_TIMEOUT_MS,
-          );
-        }),
-      ]);
-    } finally {
-      clearTimeout(timer);
-      await this.engine.connections.release(connection);
-    }
-  }
+  // ---- store and dead letters: storeMethods.ts ---------------------------------------------
 
   // ---- expression preview (editor) ------------------------------------------------------------
 
@@ -620,63 +464,6 @@ function catalog(): CatalogNode[] {
   }));
 }
 
-/** An SQL identifier in double quotes (embedded quotes doubled). */
-export function quoteIdentifier(name: string): string {
-  return `"${name.replace(/"/g, '""')}"`;
-}
-
-/** Why a dead letter cannot be replayed as it was received, or undefined when it can. */
-function unreplayable(d: DeadLetterRecord): string | undefined {
-  if (d.topic === null || d.topic === '') return 'no topic (it did not come from MQTT)';
-  if (d.payload === null) return 'no payload';
-  if (d.payload.length === 0) return 'empty payload';
-  if (d.payloadSize !== null && d.payloadSize > d.storedSize) {
-    return `payload truncated (${d.storedSize} of ${d.payloadSize} bytes kept)`;
-  }
-  return undefined;
-}
-
-/** The connection a dead letter of `node` goes back through. */
-export function replayConnection(flow: FlowDocument, node: string): ResolvedConnection | undefined {
-  const byId = (id: unknown) => (typeof id === 'string' ? flow.connections.find((c) => c.id === id) : undefined);
-  const own = byId(flow.nodes.find((n) => n.id === node)?.config?.['connection']);
-  if (own) return own;
-  for (const n of flow.nodes) {
-    const used = n.type === 'mqtt-in' ? byId(n.config?.['connection']) : undefined;
-    if (used) return used;
-  }
-  return flow.connections[0];
-}
-
-function isPositiveInteger(value: unknown): value is number {
-  return typeof value === 'number' && Number.isSafeInteger(value) && value > 0;
-}
-
-function requiredString(p: Record<string, unknown>, key: string): string {
-  const value = p[key];
-  if (typeof value !== 'string' || value === '') {
-    throw new ProtocolFailure('invalid-params', `"${key}" must be a non-empty string`);
-  }
-  return value;
-}
-
-function optionalString(p: Record<string, unknown>, key: string): string | undefined {
-  return p[key] === undefined ? undefined : requiredString(p, key);
-}
-
-function optionalInt(p: Record<string, unknown>, key: string, min: number, max: number): number | undefined {
-  const value = p[key];
-  if (value === undefined) return undefined;
-  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < min || value > max) {
-    throw new ProtocolFailure('invalid-params', `"${key}" must be an integer from ${min} to ${max}`);
-  }
-  return value;
-}
-
-function flowName(p: Record<string, unknown>): string {
-  return requiredString(p, 'name');
-}
-
 /** `flows.export`: references are not resolved here, the gateway does that. */
 function exportDocument(p: Record<string, unknown>): ExportOutcome {
   const result = exportFlow(document(p), {
@@ -693,17 +480,4 @@ function exportDocument(p: Record<string, unknown>): ExportOutcome {
     );
   }
   return { document: result.document, warnings: result.warnings, requiredEnv: result.requiredEnv };
-}
-
-function optionalBoolean(p: Record<string, unknown>, key: string): boolean | undefined {
-  const value = p[key];
-  if (value !== undefined && typeof value !== 'boolean') {
-    throw new ProtocolFailure('invalid-params', `"${key}" must be true or false`);
-  }
-  return value;
-}
-
-function document(p: Record<string, unknown>): unknown {
-  if (!('document' in p)) throw new ProtocolFailure('invalid-params', '"document" is missing');
-  return p['document'];
 }
