@@ -147,7 +147,16 @@ export class ExplorerService {
       'explorer.tree.snapshot': () =>
         guard(() => {
           const id = connectionId(p);
-          return { connection: id, ...explorer.get(id).tree.snapshot() };
+          const columns = p['columns'];
+          if (columns !== undefined && typeof columns !== 'boolean') {
+            throw new ExplorerFailure('invalid-params', '"columns" must be true or false');
+          }
+          const tree = explorer.get(id).tree;
+          if (columns) {
+            const { seq, columns: c } = tree.snapshotColumns();
+            return { connection: id, seq, topics: [], columns: c };
+          }
+          return { connection: id, ...tree.snapshot() };
         }),
       'explorer.tree.clear': () =>
         guard(() => {

@@ -57,6 +57,19 @@ export interface TopicStat {
   readonly preview: string;
 }
 
+/** TopicStat[] by field: entry i of every array is topic i (`retained` as 0/1). */
+export interface TopicColumns {
+  readonly topic: readonly string[];
+  readonly count: readonly number[];
+  readonly bytes: readonly number[];
+  readonly rate: readonly number[];
+  readonly lastAt: readonly number[];
+  readonly retained: readonly (0 | 1)[];
+  readonly qos: readonly (0 | 1 | 2)[];
+  readonly size: readonly number[];
+  readonly preview: readonly string[];
+}
+
 /** MQTT 5 publish properties as the page shows them (binary values in base64). */
 export interface TopicMessageProperties {
   readonly payloadFormatIndicator?: boolean;
@@ -120,10 +133,19 @@ export interface ExplorerMethods {
     result: ExplorerConnectionInfo;
   };
   'explorer.connections.remove': { params: ConnectionRef; result: { readonly removed: boolean } };
-  /** Every topic of a connection's tree; deltas with a higher `seq` follow as `explorer.delta`. */
+  /**
+   * Every topic of a connection's tree; deltas with a higher `seq` follow as `explorer.delta`. With
+   * `columns: true` the topics come as TopicColumns instead of `topics` (about half the bytes, and
+   * several times cheaper to serialize and parse at 100,000 topics).
+   */
   'explorer.tree.snapshot': {
-    params: ConnectionRef;
-    result: { readonly connection: string; readonly seq: number; readonly topics: readonly TopicStat[] };
+    params: ConnectionRef & { readonly columns?: boolean };
+    result: {
+      readonly connection: string;
+      readonly seq: number;
+      readonly topics: readonly TopicStat[];
+      readonly columns?: TopicColumns;
+    };
   };
   /** Forgets a connection's tree and histories (not the broker's retained messages). */
   'explorer.tree.clear': { params: ConnectionRef; result: { readonly cleared: number } };

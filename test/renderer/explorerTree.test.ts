@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { TopicStat } from '../../shared/protocol/explorerProtocol.js';
+import type { TopicColumns, TopicStat } from '../../shared/protocol/explorerProtocol.js';
 import {
+  applyColumns,
   applyStats,
   childCount,
   childrenOf,
@@ -56,6 +57,31 @@ function recount(n: TopicNode): { count: number; bytes: number; topics: number; 
 }
 
 describe('explorer topic tree: folders sum their topics', () => {
+  it('builds the same tree from a columnar snapshot as from objects, slice by slice', () => {
+    const stats = Array.from({ length: 50 }, (_, i) =>
+      stat(`site/${i % 4}/dev${i}`, i + 1, { retained: i % 3 === 0, qos: (i % 3) as 0 | 1 | 2 }),
+    );
+    const columns: TopicColumns = {
+      topic: stats.map((s) => s.topic),
+      count: stats.map((s) => s.count),
+      bytes: stats.map((s) => s.bytes),
+      rate: stats.map((s) => s.rate),
+      lastAt: stats.map((s) => s.lastAt),
+      retained: stats.map((s) => (s.retained ? 1 : 0)),
+      qos: stats.map((s) => s.qos),
+      size: stats.map((s) => s.size),
+      preview: stats.map((s) => s.preview),
+    };
+    const fromColumns = createTree();
+    applyColumns(fromColumns, columns, 0, 20);
+    applyColumns(fromColumns, columns, 20, 50);
+    const fromObjects = treeFromSnapshot(stats);
+    assert.equal(fromColumns.root.count, fromObjects.root.count);
+    assert.equal(fromColumns.root.retained, fromObjects.root.retained);
+    assert.equal(fromColumns.topicNodes.length, 50);
+    for (const s of stats) assert.deepEqual(findNode(fromColumns, s.topic)?.stat, s, s.topic);
+  });
+
   it('builds folders from topic levels, with summed counts, bytes, topics and retained', () => {
     const tree = treeFromSnapshot([
       stat('home/kitchen/temp', 3, { retained: true }),

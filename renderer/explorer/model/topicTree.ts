@@ -1,4 +1,4 @@
-import type { TopicStat } from '../../../shared/protocol/explorerProtocol.js';
+import type { TopicColumns, TopicStat } from '../../../shared/protocol/explorerProtocol.js';
 
 /**
  * The page's topic tree of one connection, built from `explorer.tree.snapshot` and kept up to date
@@ -135,6 +135,28 @@ export function applyStats(tree: TopicTree, stats: readonly TopicStat[], from = 
   // Float sums drift a little over many updates; a rate is never negative.
   if (tree.root.rate < 0) tree.root.rate = 0;
   tree.data++;
+}
+
+/** The TopicStat of entry `i` of a columnar snapshot. */
+function topicStatAt(c: TopicColumns, i: number): TopicStat {
+  return {
+    topic: c.topic[i] as string,
+    count: c.count[i] as number,
+    bytes: c.bytes[i] as number,
+    rate: c.rate[i] as number,
+    lastAt: c.lastAt[i] as number,
+    retained: c.retained[i] === 1,
+    qos: c.qos[i] as 0 | 1 | 2,
+    size: c.size[i] as number,
+    preview: c.preview[i] as string,
+  };
+}
+
+/** applyStats over entries `from` to `to` of a columnar snapshot. */
+export function applyColumns(tree: TopicTree, columns: TopicColumns, from = 0, to = columns.topic.length): void {
+  const stats = new Array<TopicStat>(to - from);
+  for (let i = from; i < to; i++) stats[i - from] = topicStatAt(columns, i);
+  applyStats(tree, stats);
 }
 
 /** A fresh tree holding `stats` (a snapshot). */

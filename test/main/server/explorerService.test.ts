@@ -96,6 +96,10 @@ describe('explorer service against Mosquitto', () => {
       });
       assert.match(noUser.message, /\/config\/connection\/username/);
       assert.equal((await s.fail('explorer.tree.snapshot', { connection: 'ghost' })).code, 'not-found');
+      assert.equal(
+        (await s.fail('explorer.tree.snapshot', { connection: 'ghost', columns: 'yes' } as never)).code,
+        'invalid-params',
+      );
 
       // ---- connect (MQTT 5, password by reference)
       const saved = await s.call('explorer.connections.save', {
@@ -122,6 +126,11 @@ describe('explorer service against Mosquitto', () => {
         'probe',
         async () => (await s.call('explorer.tree.snapshot', { connection: 'm' })).topics.length > 0,
       );
+      // The columnar snapshot the page asks for holds the same topic.
+      const columnar = await s.call('explorer.tree.snapshot', { connection: 'm', columns: true });
+      assert.deepEqual(columnar.topics, []);
+      assert.deepEqual(columnar.columns?.topic, ['t/probe']);
+      assert.deepEqual(columnar.columns?.count, [1]);
 
       // ---- N messages over M topics: snapshot + later deltas add up exactly
       const N = 4000;

@@ -10,6 +10,29 @@ function tree(limits: ConstructorParameters<typeof TopicTree>[1] = {}, budget = 
 }
 
 describe('TopicTree', () => {
+  it('gives the same topics as columns as it does as objects (the snapshot the page asks for)', () => {
+    const t = tree();
+    for (let i = 0; i < 300; i++) {
+      t.add(`a/${i % 40}/b`, Buffer.from(`{"v":${i}}`), (i % 3) as 0 | 1 | 2, i % 5 === 0, undefined, T0 + i);
+    }
+    const objects = t.snapshot(T0 + 400);
+    const { seq, columns } = t.snapshotColumns(T0 + 400);
+    assert.equal(seq, objects.seq);
+    assert.equal(columns.topic.length, 40);
+    const fromColumns = columns.topic.map((topic, i) => ({
+      topic,
+      count: columns.count[i],
+      bytes: columns.bytes[i],
+      rate: columns.rate[i],
+      lastAt: columns.lastAt[i],
+      retained: columns.retained[i] === 1,
+      qos: columns.qos[i],
+      size: columns.size[i],
+      preview: columns.preview[i],
+    }));
+    assert.deepEqual(fromColumns, objects.topics);
+  });
+
   it('counts messages, bytes, QoS, retain, size and preview per topic exactly', () => {
     const t = tree();
     const expected = new Map<string, { count: number; bytes: number }>();
