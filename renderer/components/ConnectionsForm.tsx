@@ -10,7 +10,8 @@ import {
   mergeProblems,
   problemsByField,
 } from '../graph/schemaForm.js';
-import { setConnections, useEditor, validate } from '../store.js';
+import { setConnections, useEditor } from '../store.js';
+import { validate } from '../flowCommands.js';
 import { SchemaForm } from './SchemaForm.js';
 
 type Mode = 'form' | 'json';

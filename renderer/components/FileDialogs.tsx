@@ -4,7 +4,8 @@ import { createPortal } from 'react-dom';
 import type { ExportOutcome } from '../../shared/protocol/protocol.js';
 import { fileNameProblem, literalSecretPointers, withJsonExtension } from '../graph/fileWorkflow.js';
 import { platform } from '../platform.js';
-import { exportDocument, fileExists, openDialog, saveFlow, suggestedFileName, useEditor } from '../store.js';
+import { useEditor } from '../store.js';
+import { exportDocument, fileExists, openDialog, saveFlow, suggestedFileName } from '../flowCommands.js';
 
 /** A modal dialog: focus moves in, Escape closes, the page behind is inert to the pointer. */
 function Dialog({ title, icon, children }: { title: string; icon: ReactNode; children: ReactNode }) {

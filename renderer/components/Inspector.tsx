@@ -7,7 +7,8 @@ import {
   withConnectionChoices,
   type FormField,
 } from '../graph/schemaForm.js';
-import { selectNode, updateNode, useEditor, validate } from '../store.js';
+import { selectNode, updateNode, useEditor } from '../store.js';
+import { validate } from '../flowCommands.js';
 import { CategoryIcon } from './CategoryIcon.js';
 import { FlowPanel } from './ConnectionsForm.js';
 import { ExpressionPreview } from './ExpressionPreview.js';

@@ -15,7 +15,8 @@ import {
 } from 'lucide-react';
 import type { ReactNode } from 'react';
 import type { MenuCommand } from '../platform.js';
-import { closeFlowList, deploy, dismissNotice, openFlow, stop, setFlowName, useEditor, validate } from '../store.js';
+import { dismissNotice, setFlowName, useEditor } from '../store.js';
+import { closeFlowList, deploy, openFlow, stop, validate } from '../flowCommands.js';
 import { ExportDialog, SaveAsDialog } from './FileDialogs.js';
 import { confirmDiscard, runCommand, shortcutLabel } from './shortcuts.js';
 

@@ -5,19 +5,15 @@ import { platform, type MenuCommand } from '../platform.js';
 import {
   copySelected,
   deleteSelected,
-  importDocument,
   layoutFlow,
-  listFlows,
-  newFlow,
-  openDialog,
   paste,
   redo,
   requestFit,
-  saveFlow,
   selectAll,
   undo,
   useEditor,
 } from '../store.js';
+import { importDocument, listFlows, newFlow, openDialog, saveFlow } from '../flowCommands.js';
 
 const IS_MAC = typeof navigator !== 'undefined' && /Mac|iPhone|iPad/.test(navigator.userAgent);
 
