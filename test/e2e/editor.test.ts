@@ -1,14 +1,12 @@
 import assert from 'node:assert/strict';
-import { mkdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
-import type { MqttClient } from 'mqtt';
-import { chromium, type Browser, type Page } from 'playwright-core';
-import { CHROMIUM_LAUNCH, chromiumMissing } from '../helpers/chromium.js';
-import { runCli, startServe, type RunningCli } from '../helpers/cli.js';
-import { testClient } from '../helpers/engineHarness.js';
-import { startMosquitto, type Mosquitto } from '../helpers/mosquitto.js';
-import { repoRoot, tempDir } from '../helpers/paths.js';
+import { describe, it } from 'node:test';
+import type { Page } from 'playwright-core';
+import { chromiumMissing } from '../helpers/chromium.js';
+import { runCli } from '../helpers/cli.js';
+import { useEditorFixture } from '../helpers/editorFixture.js';
+import { repoRoot } from '../helpers/paths.js';
 
 const ARTIFACTS = join(repoRoot, 'test-artifacts', 'editor');
 const skip = chromiumMissing ?? false;
@@ -33,43 +31,17 @@ async function applyConfig(page: Page, nodeId: string, config: unknown): Promise
 }
 
 describe('the editor in Chromium against topicflow serve', { skip, timeout: 120_000 }, () => {
-  const tmp = tempDir('topicflow-e2e-');
-  let broker: Mosquitto | undefined;
-  let publisher: MqttClient | undefined;
-  let cli: RunningCli | undefined;
-  let browser: Browser | undefined;
-  let url = '';
-
-  before(async () => {
-    mkdirSync(ARTIFACTS, { recursive: true });
-    broker = await startMosquitto();
-    publisher = await testClient(broker.url);
-    const workspace = join(tmp.path, 'flows');
-    mkdirSync(workspace);
-    ({ cli, url } = await startServe(workspace, join(tmp.path, 'data')));
-    browser = await chromium.launch({
-      ...CHROMIUM_LAUNCH,
-    });
-  });
-
-  after(async () => {
-    await browser?.close();
-    await cli?.stop();
-    await publisher?.endAsync();
-    await broker?.stop();
-    tmp.cleanup();
-  });
+  const f = useEditorFixture('topicflow-e2e-', ARTIFACTS);
 
   it('builds a flow from an empty canvas, saves, deploys, shows live counters, reopens it', async () => {
-    assert.ok(browser && broker && publisher && cli);
     // A fresh context is a fresh profile: no storage carried between runs.
-    const context = await browser.newContext({ viewport: { width: 1440, height: 860 }, colorScheme: 'light' });
+    const context = await f.browser.newContext({ viewport: { width: 1440, height: 860 }, colorScheme: 'light' });
     const page = await context.newPage();
     page.setDefaultTimeout(10_000);
     const pageErrors: string[] = [];
     page.on('pageerror', (error) => pageErrors.push(error.message));
     try {
-      await page.goto(url);
+      await page.goto(f.url);
       await page.locator('.palette-item[data-type="mqtt-in"]').waitFor();
       await page.getByTestId('connection').getByText('Connected').waitFor();
       await page.screenshot({ path: join(ARTIFACTS, '1-empty.png') });
@@ -100,7 +72,7 @@ describe('the editor in Chromium against topicflow serve', { skip, timeout: 120_
       await connections.getByRole('button', { name: 'Remove connection broker-1' }).click();
       await connections.getByTestId('connection-broker-1').waitFor({ state: 'detached' });
       assert.equal(await connections.getByTestId('field-id').getByRole('textbox').inputValue(), 'broker');
-      await connections.getByTestId('field-url').getByRole('textbox').fill(broker.url);
+      await connections.getByTestId('field-url').getByRole('textbox').fill(f.broker.url);
       await connections.getByTestId('field-protocolVersion').getByRole('combobox').selectOption('5');
       await connections.getByRole('button', { name: /Apply connections/ }).click();
       await page.getByTestId('problems').getByText('valid').waitFor();
@@ -196,7 +168,7 @@ describe('the editor in Chromium against topicflow serve', { skip, timeout: 120_
       await page.getByRole('dialog').getByRole('button', { name: 'Save' }).click();
       await page.getByTestId('notice').getByText('Saved e2e-temperatures.json.').waitFor();
       assert.equal(await page.getByTestId('dirty').textContent(), '');
-      const saved = JSON.parse(readFileSync(join(tmp.path, 'flows', 'e2e-temperatures.json'), 'utf8')) as {
+      const saved = JSON.parse(readFileSync(join(f.dir, 'flows', 'e2e-temperatures.json'), 'utf8')) as {
         name: string;
         nodes: unknown[];
         edges: unknown[];
@@ -212,9 +184,9 @@ describe('the editor in Chromium against topicflow serve', { skip, timeout: 120_
         .getByTestId('notice')
         .getByText(/Deployed: 2 added, 0 changed, 0 removed/)
         .waitFor();
-      await cli.waitForLog('subscribed', { filter: 'e2e/+/temp' });
+      await f.cli.waitForLog('subscribed', { filter: 'e2e/+/temp' });
       for (const value of ['21.5', '22', '22.5']) {
-        await publisher.publishAsync('e2e/kitchen/temp', value, { qos: 1 });
+        await f.publisher.publishAsync('e2e/kitchen/temp', value, { qos: 1 });
       }
       await page.getByTestId('badge-sqlite-sink-1').getByText('in 3').waitFor();
       await page.getByTestId('badge-mqtt-in-1').getByText('out 3').waitFor();
@@ -226,7 +198,7 @@ describe('the editor in Chromium against topicflow serve', { skip, timeout: 120_
       assert.match((await page.getByTestId('last-deploy').textContent()) ?? '', /Added\s*2\s*mqtt-in-1, sqlite-sink-1/);
 
       // One message the number decoding refuses: a dead letter of mqtt-in-1.
-      await publisher.publishAsync('e2e/kitchen/temp', 'not-a-number', { qos: 1 });
+      await f.publisher.publishAsync('e2e/kitchen/temp', 'not-a-number', { qos: 1 });
 
       // The Store tab: the table and its rows, paged.
       await page.getByRole('tab', { name: 'Store' }).click();
@@ -306,7 +278,7 @@ describe('the editor in Chromium against topicflow serve', { skip, timeout: 120_
         .getByText(/Deployed: 1 added/)
         .waitFor();
       await page.getByRole('tab', { name: 'Debug' }).click();
-      await publisher.publishAsync('e2e/hall/temp', '19.25', { qos: 1 });
+      await f.publisher.publishAsync('e2e/hall/temp', '19.25', { qos: 1 });
       await page.getByTestId('debug-row').filter({ hasText: 'e2e/hall/temp' }).waitFor();
       assert.match((await page.getByTestId('debug-row').first().textContent()) ?? '', /debug-1.*19\.25/);
       await page.screenshot({ path: join(ARTIFACTS, '7-dark-debug.png') });
@@ -337,7 +309,7 @@ describe('the editor in Chromium against topicflow serve', { skip, timeout: 120_
       await page.keyboard.press('Control+S');
       await page.getByTestId('notice').getByText('Saved e2e-temperatures.json.').waitFor({ timeout: 5_000 });
       assert.equal(await page.getByTestId('dirty').textContent(), '');
-      const resaved = JSON.parse(readFileSync(join(tmp.path, 'flows', 'e2e-temperatures.json'), 'utf8')) as {
+      const resaved = JSON.parse(readFileSync(join(f.dir, 'flows', 'e2e-temperatures.json'), 'utf8')) as {
         nodes: { id: string }[];
       };
       assert.deepEqual(resaved.nodes.map((n) => n.id).sort(), ['debug-1', 'debug-2', 'mqtt-in-1', 'sqlite-sink-1']);
@@ -412,8 +384,7 @@ describe('the editor in Chromium against topicflow serve', { skip, timeout: 120_
     }
   });
   it('previews JSONata on a real message; Save As, Import, Export; palette keys; dark theme', async () => {
-    assert.ok(browser && cli);
-    const context = await browser.newContext({
+    const context = await f.browser.newContext({
       viewport: { width: 1440, height: 860 },
       colorScheme: 'dark',
       acceptDownloads: true,
@@ -422,9 +393,9 @@ describe('the editor in Chromium against topicflow serve', { skip, timeout: 120_
     page.setDefaultTimeout(10_000);
     const pageErrors: string[] = [];
     page.on('pageerror', (error) => pageErrors.push(error.message));
-    const flows = join(tmp.path, 'flows');
+    const flows = join(f.dir, 'flows');
     try {
-      await page.goto(url);
+      await page.goto(f.url);
       await page.locator('.palette-item[data-type="mqtt-in"]').waitFor();
       await page.getByTestId('connection').getByText('Connected').waitFor();
 
@@ -533,7 +504,7 @@ describe('the editor in Chromium against topicflow serve', { skip, timeout: 120_
       await page.screenshot({ path: join(ARTIFACTS, '14-dark-export.png') });
       const download = page.waitForEvent('download');
       await page.getByRole('button', { name: /^Export preview-flow\.json/ }).click();
-      const exported = join(tmp.path, 'exported.json');
+      const exported = join(f.dir, 'exported.json');
       await (await download).saveAs(exported);
       await page.getByTestId('export-done').waitFor();
       await page.keyboard.press('Escape');

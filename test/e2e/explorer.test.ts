@@ -1,15 +1,14 @@
 import assert from 'node:assert/strict';
-import { mkdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import Database from 'better-sqlite3';
-import type { IPublishPacket, MqttClient } from 'mqtt';
-import { chromium, type Browser, type Page } from 'playwright-core';
-import { CHROMIUM_LAUNCH, chromiumMissing } from '../helpers/chromium.js';
-import { startServe, type RunningCli } from '../helpers/cli.js';
+import type { IPublishPacket } from 'mqtt';
+import type { Page } from 'playwright-core';
+import { chromiumMissing } from '../helpers/chromium.js';
 import { testClient } from '../helpers/engineHarness.js';
-import { startMosquitto, type Mosquitto } from '../helpers/mosquitto.js';
-import { repoRoot, tempDir } from '../helpers/paths.js';
+import { useEditorFixture } from '../helpers/editorFixture.js';
+import { repoRoot } from '../helpers/paths.js';
 import { waitFor } from '../helpers/waitFor.js';
 
 const ARTIFACTS = join(repoRoot, 'test-artifacts', 'explorer');
@@ -32,48 +31,23 @@ async function rowCount(page: Page, topic: string): Promise<number> {
 }
 
 describe('the topic explorer in Chromium against topicflow serve and Mosquitto', { skip, timeout: 120_000 }, () => {
-  const tmp = tempDir('topicflow-explorer-e2e-');
-  let broker: Mosquitto | undefined;
-  let publisher: MqttClient | undefined;
-  let cli: RunningCli | undefined;
-  let browser: Browser | undefined;
-  let url = '';
-
-  before(async () => {
-    mkdirSync(ARTIFACTS, { recursive: true });
-    broker = await startMosquitto();
-    publisher = await testClient(broker.url);
-    const workspace = join(tmp.path, 'flows');
-    mkdirSync(workspace);
-    // No default embedded broker: nothing binds 1883; the test adds its Mosquitto in the form.
-    ({ cli, url } = await startServe(workspace, join(tmp.path, 'data')));
-    browser = await chromium.launch({ ...CHROMIUM_LAUNCH });
-  });
-
-  after(async () => {
-    await browser?.close();
-    await cli?.stop();
-    await publisher?.endAsync();
-    await broker?.stop();
-    tmp.cleanup();
-  });
+  const f = useEditorFixture('topicflow-explorer-e2e-', ARTIFACTS);
 
   it('watches a broker, counts exactly, shows history and diff, publishes, clears retained, builds a flow', async () => {
-    assert.ok(browser && broker && publisher && cli);
-    const context = await browser.newContext({ viewport: { width: 1440, height: 860 }, colorScheme: 'light' });
+    const context = await f.browser.newContext({ viewport: { width: 1440, height: 860 }, colorScheme: 'light' });
     const page = await context.newPage();
     page.setDefaultTimeout(10_000);
     const pageErrors: string[] = [];
     page.on('pageerror', (error) => pageErrors.push(error.message));
     try {
-      await page.goto(url);
+      await page.goto(f.url);
       await page.getByTestId('view-explorer').click();
       await page.getByTestId('explorer-client').getByText('Connected').waitFor();
 
       // Add the broker in the form: a literal password is refused inline, a reference is taken.
       await page.getByRole('button', { name: 'Add a broker' }).click();
       await page.getByTestId('conn-id').fill('mosquitto');
-      await page.getByTestId('conn-url').fill(broker.url);
+      await page.getByTestId('conn-url').fill(f.broker.url);
       await page.getByTestId('conn-username').fill('reader');
       await page.getByTestId('conn-password').fill('hunter2');
       await page.getByRole('button', { name: 'Save', exact: true }).click();
@@ -96,13 +70,13 @@ describe('the topic explorer in Chromium against topicflow serve and Mosquitto',
           const topic = `plant/area${a}/dev${d}/temp`;
           for (let k = 0; k < perDevice(d); k++) {
             const payload = JSON.stringify({ t: 20 + k + d / 10, unit: 'C', seq: k, ...(k > 0 ? { fw: 2 } : {}) });
-            await publisher.publishAsync(topic, payload, { qos: 1 });
+            await f.publisher.publishAsync(topic, payload, { qos: 1 });
           }
           published.set(topic, perDevice(d));
         }
       }
       for (let i = 0; i < RETAINED; i++) {
-        await publisher.publishAsync(`retained/r${i}/state`, `on-${i}`, { qos: 1, retain: true });
+        await f.publisher.publishAsync(`retained/r${i}/state`, `on-${i}`, { qos: 1, retain: true });
       }
       const total = [...published.values()].reduce((s, n) => s + n, 0) + RETAINED;
       const topics = published.size + RETAINED;
@@ -175,7 +149,9 @@ describe('the topic explorer in Chromium against topicflow serve and Mosquitto',
         .getByText(/recording plant\/area3\/#/)
         .waitFor();
       for (let k = 0; k < 3; k++) {
-        await publisher.publishAsync('plant/area3/dev0/temp', JSON.stringify({ t: 22, unit: 'C', seq: k }), { qos: 1 });
+        await f.publisher.publishAsync('plant/area3/dev0/temp', JSON.stringify({ t: 22, unit: 'C', seq: k }), {
+          qos: 1,
+        });
       }
       await page
         .getByTestId('recording')
@@ -195,7 +171,7 @@ describe('the topic explorer in Chromium against topicflow serve and Mosquitto',
       await shot(page, '4c-recording');
 
       // Publish from the panel; a separate subscriber receives it with its properties.
-      const subscriber = await testClient(broker.url);
+      const subscriber = await testClient(f.broker.url);
       const received: IPublishPacket[] = [];
       subscriber.on('message', (_topic, _payload, packet) => received.push(packet));
       await subscriber.subscribeAsync('e2e/cmd/#', { qos: 1 });
@@ -230,7 +206,7 @@ describe('the topic explorer in Chromium against topicflow serve and Mosquitto',
       await shot(page, '6-clear-retained');
       await page.getByRole('button', { name: `Clear ${RETAINED} retained` }).click();
       await page.getByTestId('explorer-notice').getByText(`Cleared ${RETAINED} retained messages.`).waitFor();
-      const fresh = await testClient(broker.url);
+      const fresh = await testClient(f.broker.url);
       const retainedNow: string[] = [];
       fresh.on('message', (topic, payload, p) => {
         if (p.retain) retainedNow.push(`${topic}=${payload.toString()}`);
@@ -258,9 +234,9 @@ describe('the topic explorer in Chromium against topicflow serve and Mosquitto',
         .getByTestId('notice')
         .getByText(/Deployed: 3 added/)
         .waitFor();
-      await cli.waitForLog('subscribed', { filter: 'plant/area2/#' });
+      await f.cli.waitForLog('subscribed', { filter: 'plant/area2/#' });
       for (let d = 0; d < 5; d++) {
-        await publisher.publishAsync(
+        await f.publisher.publishAsync(
           `plant/area2/dev${d}/temp`,
           JSON.stringify({ t: 21 + d / 10, unit: 'C', seq: 1 }),
           {
@@ -268,7 +244,7 @@ describe('the topic explorer in Chromium against topicflow serve and Mosquitto',
           },
         );
       }
-      const db = join(tmp.path, 'data', 'topicflow.db');
+      const db = join(f.dir, 'data', 'topicflow.db');
       const rows = await waitFor(
         '5 rows in plant_area2',
         () => {
@@ -302,7 +278,7 @@ describe('the topic explorer in Chromium against topicflow serve and Mosquitto',
       await shot(page, '9-dark');
 
       // A received message's MQTT 5 properties, user properties included.
-      await publisher.publishAsync('e2e/props', '{"a":1}', {
+      await f.publisher.publishAsync('e2e/props', '{"a":1}', {
         qos: 1,
         properties: { contentType: 'application/json', userProperties: { site: 'lab' } },
       });
@@ -313,7 +289,7 @@ describe('the topic explorer in Chromium against topicflow serve and Mosquitto',
       assert.match((await properties.textContent()) ?? '', /user\s*site\s*lab/);
       await shot(page, '10-properties');
 
-      // Disable (the entry stays, disconnected), enable again, then remove the broker.
+      // Disable (the entry stays, disconnected), enable again, then remove the f.broker.
       const entry = page.getByTestId('explorer-connection');
       await page.getByRole('button', { name: 'Disable mosquitto' }).click();
       await entry.getByText('disabled', { exact: true }).waitFor();
